@@ -1,0 +1,33 @@
+// Whisper's text decoder: causal self-attention with a KV cache, cross-attention whose K/V are
+// computed once per audio window, logits = x · E^T with the token-embedding matrix E.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/weights.h"
+#include "ops/ops.h"
+
+namespace wisp {
+
+// Per-stream decoder state (weights stay shared and immutable).
+struct DecoderState {
+  int n_past = 0;                      // tokens already in the self-attention cache
+  std::vector<float> self_k, self_v;   // [layer][n_text_ctx][n_text_state]
+  std::vector<float> cross_k, cross_v; // [layer][n_audio_ctx][n_text_state]
+  std::vector<float> x, h, q, attn, mlp;  // scratch
+};
+
+void InitDecoderState(const HParams& hp, DecoderState* state);
+
+// Computes the cross-attention K/V of every layer from the encoder output (n_audio_ctx, d)
+// and resets the self-attention cache (n_past = 0).
+void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* audio_features,
+                      DecoderState* state);
+
+// Appends n_tokens tokens at positions n_past.. and advances n_past.
+// logits: (n_tokens, n_vocab) when all_logits, else (1, n_vocab) for the last token only.
+// Requires n_past + n_tokens <= n_text_ctx.
+void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state, const int32_t* tokens,
+                int n_tokens, bool all_logits, float* logits);
+
+}  // namespace wisp

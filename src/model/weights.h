@@ -1,0 +1,97 @@
+// Whisper's architecture as data: hyper-parameters and the immutable weights of one model.
+// Weights are shared by every transcription stream; per-stream state lives in model/state.h.
+// Tensors are f32, row-major, with PyTorch's shapes (ggml stores ne[] reversed). f32 tensors
+// point straight into the mapped model file; other types are converted once at load into
+// `owned` storage (native low-precision execution is the fast backend's job).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/mapped_file.h"
+
+namespace wisp {
+
+struct HParams {
+  int32_t n_vocab = 0;
+  int32_t n_audio_ctx = 0;    // 1500 encoder positions
+  int32_t n_audio_state = 0;  // width of the encoder
+  int32_t n_audio_head = 0;
+  int32_t n_audio_layer = 0;
+  int32_t n_text_ctx = 0;     // 448 decoder positions
+  int32_t n_text_state = 0;
+  int32_t n_text_head = 0;
+  int32_t n_text_layer = 0;
+  int32_t n_mels = 0;         // 80, or 128 for large-v3
+  int32_t ftype = 0;          // ggml file type of the 2-D weights (0 f32, 1 f16, 2 q4_0, ...)
+  bool multilingual() const { return n_vocab >= 51865; }
+};
+
+// An f32 view of a weight tensor. ndim <= 3; shape[i] for i >= ndim is 1.
+struct Tensor {
+  const float* data = nullptr;
+  int ndim = 0;
+  std::array<int64_t, 3> shape{1, 1, 1};
+  int64_t numel() const { return shape[0] * shape[1] * shape[2]; }
+  int64_t rows() const { return shape[0]; }
+  int64_t cols() const { return ndim >= 2 ? shape[1] : shape[0]; }
+};
+
+struct Linear {  // y = x W^T + b, W is (out, in)
+  Tensor w;
+  Tensor b;  // b.data == nullptr when the layer has no bias (attention key projections)
+};
+
+struct LayerNormWeights {
+  Tensor gamma;
+  Tensor beta;
+};
+
+struct AttentionWeights {
+  Linear query, key, value, out;
+};
+
+struct EncoderBlockWeights {
+  LayerNormWeights attn_ln;
+  AttentionWeights attn;
+  LayerNormWeights mlp_ln;
+  Linear mlp_up;    // mlp.0: (4d, d)
+  Linear mlp_down;  // mlp.2: (d, 4d)
+};
+
+struct DecoderBlockWeights {
+  LayerNormWeights attn_ln;
+  AttentionWeights attn;
+  LayerNormWeights cross_attn_ln;
+  AttentionWeights cross_attn;
+  LayerNormWeights mlp_ln;
+  Linear mlp_up;
+  Linear mlp_down;
+};
+
+struct ModelWeights {
+  HParams hparams;
+
+  // Encoder
+  Tensor conv1_w;  // (n_audio_state, n_mels, 3)
+  Tensor conv1_b;  // (n_audio_state)
+  Tensor conv2_w;  // (n_audio_state, n_audio_state, 3)
+  Tensor conv2_b;  // (n_audio_state)
+  Tensor encoder_positional;  // (n_audio_ctx, n_audio_state), taken from the file, never recomputed
+  std::vector<EncoderBlockWeights> encoder_blocks;
+  LayerNormWeights encoder_ln_post;
+
+  // Decoder
+  Tensor token_embedding;     // (n_vocab, n_text_state); also the output projection (logits = x E^T)
+  Tensor decoder_positional;  // (n_text_ctx, n_text_state)
+  std::vector<DecoderBlockWeights> decoder_blocks;
+  LayerNormWeights decoder_ln;
+
+  // Storage behind the views above.
+  std::unique_ptr<MappedFile> file;
+  std::vector<std::vector<float>> owned;
+};
+
+}  // namespace wisp

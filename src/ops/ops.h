@@ -1,0 +1,52 @@
+// The op layer: one entry point per op, agnostic of the model. Each entry point times itself
+// through the context's profiler and dispatches to the backend's implementation, so a fast
+// implementation can take over any op without the model code changing.
+// Activations are f32, row-major; a "matrix" (rows, cols) is contiguous unless a stride is given.
+#pragma once
+#include <cstdint>
+
+#include "ops/profiler.h"
+#include "util/thread_pool.h"
+
+namespace wisp {
+
+enum class Backend { kReference, kFast };
+
+// Everything an op needs besides its operands; passed explicitly, never global.
+struct OpContext {
+  ThreadPool* pool = nullptr;      // may be null: single-threaded
+  Profiler* profiler = nullptr;    // null: not profiling
+  Backend backend = Backend::kFast;
+};
+
+// y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
+// bias may be null. ldy is the row stride of y (>= N), so results can land in a wider buffer.
+void Linear(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
+            const float* bias, float* y, int64_t ldy);
+
+// In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
+void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,
+               const float* beta, float* y);
+
+// In place, exact erf form: 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU() computes it.
+void Gelu(const OpContext& ctx, float* x, int64_t n);
+
+// y += x over n elements (residual connections).
+void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n);
+
+// Conv1d with kernel 3, padding 1, optional stride 2 (Whisper's stem), then bias.
+// x: (c_in, t_in) channel-major as PyTorch; W: (c_out, c_in, 3); y: (t_out, c_out) time-major,
+// ready for the encoder's row-major activations. t_out = (t_in + 2 - 3) / stride + 1.
+void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, const float* W,
+              const float* bias, int64_t c_out, int stride, float* y);
+
+// Multi-head scaled dot-product attention for one sequence.
+// q: (n_q, H*dh) with row stride ldq; k, v: (n_kv, H*dh) with row strides ldk, ldv.
+// out: (n_q, H*dh), contiguous. causal: query i (at absolute position q_offset + i) sees keys
+// 0..q_offset+i. Scores are scaled by 1/sqrt(dh) (Whisper scales q and k by dh^-1/4 each; the
+// product is the same up to rounding).
+void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
+               const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
+               int64_t q_offset, float* out);
+
+}  // namespace wisp

@@ -1,0 +1,44 @@
+// A fixed set of worker threads, created by the caller and passed explicitly (no global pool).
+// ParallelFor splits [0, n) into contiguous chunks, one per thread, and runs them to completion.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace wisp {
+
+class ThreadPool {
+ public:
+  // num_threads counts the calling thread: ThreadPool(1) starts no worker.
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs fn(begin, end) on disjoint chunks covering [0, n); chunk boundaries are multiples of grain.
+  // The calling thread takes part. Not re-entrant: fn must not call ParallelFor on the same pool.
+  void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+  // Default thread count: the physical cores of this machine (hyper-threads share FMA units).
+  static int DefaultThreadCount();
+
+ private:
+  void WorkerLoop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  std::vector<std::pair<int64_t, int64_t>> chunks_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace wisp
