@@ -1,0 +1,55 @@
+// Op entry points: time the call, then run the context's backend.
+#include "ops/ops.h"
+
+#include "ops/ops_fast.h"
+#include "ops/ops_reference.h"
+
+namespace wisp {
+namespace {
+bool IsFast(const OpContext& ctx) { return ctx.backend == Backend::kFast; }
+}  // namespace
+
+void Linear(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
+            const float* bias, float* y, int64_t ldy) {
+  OpScope scope(ctx.profiler, "linear", IsFast(ctx));
+  if (IsFast(ctx)) return fast::Linear(ctx.pool, x, M, K, W, N, bias, y, ldy);
+  reference::Linear(x, M, K, W, N, bias, y, ldy);
+}
+
+void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,
+               const float* beta, float* y) {
+  OpScope scope(ctx.profiler, "layer_norm", IsFast(ctx));
+  if (IsFast(ctx)) return fast::LayerNorm(ctx.pool, x, rows, n, gamma, beta, y);
+  reference::LayerNorm(x, rows, n, gamma, beta, y);
+}
+
+void Gelu(const OpContext& ctx, float* x, int64_t n) {
+  OpScope scope(ctx.profiler, "gelu", IsFast(ctx));
+  if (IsFast(ctx)) return fast::Gelu(ctx.pool, x, n);
+  reference::Gelu(x, n);
+}
+
+void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n) {
+  OpScope scope(ctx.profiler, "add", IsFast(ctx));
+  if (IsFast(ctx)) return fast::AddInPlace(ctx.pool, y, x, n);
+  reference::AddInPlace(y, x, n);
+}
+
+void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, const float* W,
+              const float* bias, int64_t c_out, int stride, float* y) {
+  OpScope scope(ctx.profiler, "conv1d", IsFast(ctx));
+  if (IsFast(ctx)) return fast::Conv1dK3(ctx.pool, x, c_in, t_in, W, bias, c_out, stride, y);
+  reference::Conv1dK3(x, c_in, t_in, W, bias, c_out, stride, y);
+}
+
+void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
+               const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
+               int64_t q_offset, float* out) {
+  OpScope scope(ctx.profiler, "attention", IsFast(ctx));
+  if (IsFast(ctx)) {
+    return fast::Attention(ctx.pool, q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
+  }
+  reference::Attention(q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
+}
+
+}  // namespace wisp

@@ -1,0 +1,146 @@
+#include "ops/ops_fast.h"
+
+#include <functional>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/gemm.h"
+
+namespace wisp::fast {
+namespace {
+
+const kernels::Isa kIsa = kernels::DetectIsa();
+
+void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool == nullptr) {
+    fn(0, n);
+  } else {
+    pool->ParallelFor(n, grain, fn);
+  }
+}
+
+}  // namespace
+
+void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
+            float* y, int64_t ldy) {
+  // Split the output columns: every thread streams a disjoint part of W (the large operand in
+  // decoding), reading all of x, which is small or cache-resident.
+  ForRange(pool, N, 16, [&](int64_t n0, int64_t n1) {
+    kernels::GemmNT(kIsa, x, K, W, K, bias, y, ldy, 0, M, n0, n1, K);
+  });
+}
+
+void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
+               float* y) {
+  ForRange(pool, rows, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * n;
+      // Two passes in double: the mean and variance match torch's to ~1 ulp of f32.
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < n; ++i) mean += xr[i];
+      mean /= n;
+      for (int64_t i = 0; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+      var /= n;
+      const float inv = static_cast<float>(1.0 / std::sqrt(var + 1e-5));
+      const float fmean = static_cast<float>(mean);
+      float* yr = y + r * n;
+      for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - fmean) * inv * gamma[i] + beta[i];
+    }
+  });
+}
+
+void Gelu(ThreadPool* pool, float* x, int64_t n) {
+  ForRange(pool, n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+  });
+}
+
+void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n) {
+  ForRange(pool, n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] += x[i];
+  });
+}
+
+void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, const float* W, const float* bias,
+              int64_t c_out, int stride, float* y) {
+  // im2col: row t holds the 3-tap input patch of every channel in W's (c_in, 3) order, so the
+  // convolution becomes one NT GEMM against W viewed as (c_out, 3 c_in).
+  const int64_t t_out = (t_in + 2 - 3) / stride + 1;
+  const int64_t K = 3 * c_in;
+  std::vector<float> cols(static_cast<size_t>(t_out * K));
+  ForRange(pool, t_out, 16, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      float* row = cols.data() + t * K;
+      for (int64_t c = 0; c < c_in; ++c) {
+        for (int j = 0; j < 3; ++j) {
+          const int64_t ti = t * stride + j - 1;
+          row[c * 3 + j] = (ti >= 0 && ti < t_in) ? x[c * t_in + ti] : 0.0f;
+        }
+      }
+    }
+  });
+  Linear(pool, cols.data(), t_out, K, W, c_out, bias, y, c_out);
+}
+
+void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
+               const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
+               int64_t q_offset, float* out) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t width = n_heads * head_dim;
+  // Queries in blocks: the score block (kQBlock x n_kv) stays small, never n_q x n_kv.
+  constexpr int64_t kQBlock = 32;
+  const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
+  // V transposed per head (head_dim x n_kv) lets P·V run through the NT GEMM; only worth it
+  // when many queries share it (the encoder, the decoder's prompt).
+  const bool transpose_v = n_q > 8;
+  std::vector<float> vt(transpose_v ? static_cast<size_t>(n_kv * width) : 0);
+  if (transpose_v) {
+    ForRange(pool, n_heads, 1, [&](int64_t h0, int64_t h1) {
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t j = 0; j < n_kv; ++j)
+          for (int64_t d = 0; d < head_dim; ++d) vt[(h * head_dim + d) * n_kv + j] = v[j * ldv + h * head_dim + d];
+    });
+  }
+  ForRange(pool, n_heads * n_qb, 1, [&](int64_t w0, int64_t w1) {
+    std::vector<float> s(static_cast<size_t>(kQBlock * n_kv));
+    std::vector<float> acc(static_cast<size_t>(head_dim));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
+      const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
+      kernels::GemmNT(kIsa, q + i0 * ldq + h * head_dim, ldq, k + h * head_dim, ldk, nullptr, s.data(), n_kv, 0,
+                      i1 - i0, 0, kv_end, head_dim);
+      for (int64_t i = i0; i < i1; ++i) {
+        float* row = s.data() + (i - i0) * n_kv;
+        const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, row[j] * scale);
+        float sum = 0;
+        for (int64_t j = 0; j < visible; ++j) {
+          row[j] = std::exp(row[j] * scale - mx);
+          sum += row[j];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
+        for (int64_t j = visible; j < kv_end; ++j) row[j] = 0.0f;
+        if (!transpose_v) {
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          for (int64_t j = 0; j < visible; ++j) {
+            const float pj = row[j];
+            const float* vj = v + j * ldv + h * head_dim;
+            for (int64_t d = 0; d < head_dim; ++d) acc[d] += pj * vj[d];
+          }
+          std::copy(acc.begin(), acc.end(), out + i * width + h * head_dim);
+        }
+      }
+      if (transpose_v) {
+        kernels::GemmNT(kIsa, s.data(), n_kv, vt.data() + h * head_dim * n_kv, n_kv, nullptr,
+                        out + i0 * width + h * head_dim, width, 0, i1 - i0, 0, head_dim, kv_end);
+      }
+    }
+  });
+}
+
+}  // namespace wisp::fast
