@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/transformer_block.h"
 #include "model/weights.h"
 #include "ops/ops.h"
 
@@ -14,7 +15,8 @@ struct DecoderState {
   int n_past = 0;                      // tokens already in the self-attention cache
   std::vector<float> self_k, self_v;   // [layer][n_text_ctx][n_text_state]
   std::vector<float> cross_k, cross_v; // [layer][n_audio_ctx][n_text_state]
-  std::vector<float> x, h, q, attn, mlp;  // scratch
+  std::vector<float> x, last;  // activations of the current call
+  BlockScratch block;
 };
 
 void InitDecoderState(const HParams& hp, DecoderState* state);

@@ -2,6 +2,7 @@
 #pragma once
 #include <vector>
 
+#include "model/transformer_block.h"
 #include "model/weights.h"
 #include "ops/ops.h"
 
@@ -9,7 +10,8 @@ namespace wisp {
 
 // Per-stream scratch for the encoder, sized on first use and reused across windows.
 struct EncoderScratch {
-  std::vector<float> conv1_out, x, h, qkv, attn, mlp;
+  std::vector<float> conv1_out, x;
+  BlockScratch block;
 };
 
 // mel: (n_mels, 3000) row-major, one 30-s window exactly as openai-whisper feeds it.

@@ -9,7 +9,7 @@ namespace {
 bool IsFast(const OpContext& ctx) { return ctx.backend == Backend::kFast; }
 }  // namespace
 
-void Linear(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
+void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
             const float* bias, float* y, int64_t ldy) {
   OpScope scope(ctx.profiler, "linear", IsFast(ctx));
   if (IsFast(ctx)) return fast::Linear(ctx.pool, x, M, K, W, N, bias, y, ldy);
@@ -35,11 +35,11 @@ void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n) {
   reference::AddInPlace(y, x, n);
 }
 
-void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, const float* W,
-              const float* bias, int64_t c_out, int stride, float* y) {
+void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts,
+              const float* W, const float* bias, int64_t c_out, int stride, float* y) {
   OpScope scope(ctx.profiler, "conv1d", IsFast(ctx));
-  if (IsFast(ctx)) return fast::Conv1dK3(ctx.pool, x, c_in, t_in, W, bias, c_out, stride, y);
-  reference::Conv1dK3(x, c_in, t_in, W, bias, c_out, stride, y);
+  if (IsFast(ctx)) return fast::Conv1dK3(ctx.pool, x, c_in, t_in, cs, ts, W, bias, c_out, stride, y);
+  reference::Conv1dK3(x, c_in, t_in, cs, ts, W, bias, c_out, stride, y);
 }
 
 void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,

@@ -21,7 +21,7 @@ struct OpContext {
 
 // y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
 // bias may be null. ldy is the row stride of y (>= N), so results can land in a wider buffer.
-void Linear(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
+void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
             const float* bias, float* y, int64_t ldy);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
@@ -35,10 +35,11 @@ void Gelu(const OpContext& ctx, float* x, int64_t n);
 void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n);
 
 // Conv1d with kernel 3, padding 1, optional stride 2 (Whisper's stem), then bias.
-// x: (c_in, t_in) channel-major as PyTorch; W: (c_out, c_in, 3); y: (t_out, c_out) time-major,
-// ready for the encoder's row-major activations. t_out = (t_in + 2 - 3) / stride + 1.
-void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, const float* W,
-              const float* bias, int64_t c_out, int stride, float* y);
+// x element (channel c, time t) is x[c * cs + t * ts]: (cs, ts) = (t_in, 1) for PyTorch's
+// channel-major input, (1, c_in) for time-major activations. W: (c_out, c_in, 3).
+// y: (t_out, c_out) time-major. t_out = (t_in + 2 - 3) / stride + 1.
+void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts,
+              const float* W, const float* bias, int64_t c_out, int stride, float* y);
 
 // Multi-head scaled dot-product attention for one sequence.
 // q: (n_q, H*dh) with row stride ldq; k, v: (n_kv, H*dh) with row strides ldk, ldv.

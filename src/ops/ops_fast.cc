@@ -64,7 +64,7 @@ void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n) {
   });
 }
 
-void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, const float* W, const float* bias,
+void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W, const float* bias,
               int64_t c_out, int stride, float* y) {
   // im2col: row t holds the 3-tap input patch of every channel in W's (c_in, 3) order, so the
   // convolution becomes one NT GEMM against W viewed as (c_out, 3 c_in).
@@ -77,7 +77,7 @@ void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, cons
       for (int64_t c = 0; c < c_in; ++c) {
         for (int j = 0; j < 3; ++j) {
           const int64_t ti = t * stride + j - 1;
-          row[c * 3 + j] = (ti >= 0 && ti < t_in) ? x[c * t_in + ti] : 0.0f;
+          row[c * 3 + j] = (ti >= 0 && ti < t_in) ? x[c * cs + ti * ts] : 0.0f;
         }
       }
     }

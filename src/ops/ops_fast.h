@@ -12,7 +12,7 @@ void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const 
                float* y);
 void Gelu(ThreadPool* pool, float* x, int64_t n);
 void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n);
-void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, const float* W, const float* bias,
+void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W, const float* bias,
               int64_t c_out, int stride, float* y);
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,

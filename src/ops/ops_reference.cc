@@ -39,7 +39,7 @@ void AddInPlace(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-void Conv1dK3(const float* x, int64_t c_in, int64_t t_in, const float* W, const float* bias, int64_t c_out,
+void Conv1dK3(const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W, const float* bias, int64_t c_out,
               int stride, float* y) {
   const int64_t t_out = (t_in + 2 - 3) / stride + 1;
   for (int64_t t = 0; t < t_out; ++t) {
@@ -48,7 +48,7 @@ void Conv1dK3(const float* x, int64_t c_in, int64_t t_in, const float* W, const 
       for (int64_t c = 0; c < c_in; ++c) {
         for (int j = 0; j < 3; ++j) {
           const int64_t ti = t * stride + j - 1;
-          if (ti >= 0 && ti < t_in) s += W[(o * c_in + c) * 3 + j] * x[c * t_in + ti];
+          if (ti >= 0 && ti < t_in) s += W[(o * c_in + c) * 3 + j] * x[c * cs + ti * ts];
         }
       }
       y[t * c_out + o] = s;

@@ -50,8 +50,8 @@ TEST_P(OpsTest, Linear) {
   for (auto [M, K, N] : std::vector<std::array<int, 3>>{{1, 384, 1000}, {7, 64, 33}, {128, 384, 517}, {300, 96, 40}}) {
     auto x = Random(M * K, rng_), W = Random(N * K, rng_), b = Random(N, rng_);
     std::vector<float> y1(M * (N + 3)), y2(M * (N + 3));
-    Linear(fast_, x.data(), M, K, W.data(), N, b.data(), y1.data(), N + 3);
-    Linear(ref_, x.data(), M, K, W.data(), N, b.data(), y2.data(), N + 3);
+    LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y1.data(), N + 3);
+    LinearOp(ref_, x.data(), M, K, W.data(), N, b.data(), y2.data(), N + 3);
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << M << "x" << K << "x" << N;
   }
 }
@@ -79,9 +79,15 @@ TEST_P(OpsTest, Conv1dK3) {
     auto x = Random(c_in * t_in, rng_), W = Random(c_out * c_in * 3, rng_), b = Random(c_out, rng_);
     const int t_out = (t_in + 2 - 3) / stride + 1;
     std::vector<float> y1(t_out * c_out), y2(t_out * c_out);
-    Conv1dK3(fast_, x.data(), c_in, t_in, W.data(), b.data(), c_out, stride, y1.data());
-    Conv1dK3(ref_, x.data(), c_in, t_in, W.data(), b.data(), c_out, stride, y2.data());
+    Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y1.data());
+    Conv1dK3(ref_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y2.data());
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << "stride " << stride;
+    // The same input stored time-major gives the same result.
+    std::vector<float> xt(x.size()), y3(y1.size());
+    for (int c = 0; c < c_in; ++c)
+      for (int t = 0; t < t_in; ++t) xt[t * c_in + c] = x[c * t_in + t];
+    Conv1dK3(fast_, xt.data(), c_in, t_in, 1, c_in, W.data(), b.data(), c_out, stride, y3.data());
+    EXPECT_LT(Nmse(y3, y2), kMaxNmse) << "time-major, stride " << stride;
   }
 }
 

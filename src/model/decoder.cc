@@ -1,0 +1,74 @@
+// The decoder, following openai-whisper's TextDecoder.forward:
+//   x = token_embedding(tokens) + positional_embedding[offset : offset + n]
+//   for block: x = x + attn(attn_ln(x), mask, cache); x = x + cross_attn(cross_attn_ln(x), xa);
+//              x = x + mlp(mlp_ln(x))
+//   logits = ln(x) @ token_embedding.weight.T
+#include "model/decoder.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace wisp {
+
+void InitDecoderState(const HParams& hp, DecoderState* state) {
+  const size_t d = hp.n_text_state;
+  state->n_past = 0;
+  state->self_k.assign(static_cast<size_t>(hp.n_text_layer) * hp.n_text_ctx * d, 0.0f);
+  state->self_v.assign(state->self_k.size(), 0.0f);
+  state->cross_k.assign(static_cast<size_t>(hp.n_text_layer) * hp.n_audio_ctx * d, 0.0f);
+  state->cross_v.assign(state->cross_k.size(), 0.0f);
+}
+
+void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* audio_features,
+                      DecoderState* state) {
+  const HParams& hp = w.hparams;
+  const int64_t d = hp.n_text_state, n = hp.n_audio_ctx;
+  if (state->cross_k.empty()) InitDecoderState(hp, state);
+  for (int l = 0; l < hp.n_text_layer; ++l) {
+    const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
+    ApplyLinear(ctx, a.key, audio_features, n, state->cross_k.data() + l * n * d, d);
+    ApplyLinear(ctx, a.value, audio_features, n, state->cross_v.data() + l * n * d, d);
+  }
+  state->n_past = 0;
+}
+
+void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state, const int32_t* tokens,
+                int n_tokens, bool all_logits, float* logits) {
+  const HParams& hp = w.hparams;
+  const int64_t d = hp.n_text_state, n = n_tokens, past = state->n_past;
+  assert(n_tokens > 0 && past + n_tokens <= hp.n_text_ctx);
+
+  state->x.resize(n * d);
+  float* x = state->x.data();
+  for (int64_t i = 0; i < n; ++i) {
+    assert(tokens[i] >= 0 && tokens[i] < hp.n_vocab);
+    std::memcpy(x + i * d, w.token_embedding.data + static_cast<int64_t>(tokens[i]) * d, d * sizeof(float));
+  }
+  AddInPlace(ctx, x, w.decoder_positional.data + past * d, n * d);
+
+  for (int l = 0; l < hp.n_text_layer; ++l) {
+    const DecoderBlockWeights& b = w.decoder_blocks[l];
+    // Self-attention: project this call's k, v straight into the cache, then attend causally
+    // over everything cached so far.
+    float* k_cache = state->self_k.data() + static_cast<int64_t>(l) * hp.n_text_ctx * d;
+    float* v_cache = state->self_v.data() + static_cast<int64_t>(l) * hp.n_text_ctx * d;
+    BlockScratch& s = state->block;
+    AttentionSublayerWithKv(ctx, b.attn_ln, b.attn, hp.n_text_head, x, n, d, k_cache + past * d,
+                            v_cache + past * d, k_cache, v_cache, past + n, /*causal=*/true, past, &s);
+    const int64_t n_audio = hp.n_audio_ctx;
+    AttentionSublayerWithKv(ctx, b.cross_attn_ln, b.cross_attn, hp.n_text_head, x, n, d, nullptr, nullptr,
+                            state->cross_k.data() + l * n_audio * d, state->cross_v.data() + l * n_audio * d,
+                            n_audio, /*causal=*/false, 0, &s);
+    MlpSublayer(ctx, b.mlp_ln, b.mlp_up, b.mlp_down, x, n, d, &s);
+  }
+  state->n_past += n_tokens;
+
+  // Only the rows whose logits are wanted go through the final norm and the vocabulary
+  // projection, which is the largest matrix product of a decoding step.
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  state->last.resize(rows * d);
+  LayerNorm(ctx, x + first * d, rows, d, w.decoder_ln.gamma.data, w.decoder_ln.beta.data, state->last.data());
+  LinearOp(ctx, state->last.data(), rows, d, w.token_embedding.data, hp.n_vocab, nullptr, logits, hp.n_vocab);
+}
+
+}  // namespace wisp

@@ -1,0 +1,38 @@
+// Sublayers shared by the encoder and the decoder: pre-LN residual attention and MLP.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/weights.h"
+#include "ops/ops.h"
+
+namespace wisp {
+
+struct BlockScratch {
+  std::vector<float> h, qkv, attn, mlp;
+};
+
+// x (n, d) += out_proj(attention(q, k, v)) with q, k, v projected from ln(x); non-causal,
+// no cache: the encoder's self-attention.
+void SelfAttentionSublayer(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a, int n_head,
+                           float* x, int64_t n, int64_t d, BlockScratch* s);
+
+// x (n, d) += out_proj(attention(q(ln(x)), k, v)) for keys/values (n_kv, d) held by the caller:
+// the decoder's cross-attention (k, v from the audio: append_k/v null) and its cached causal
+// self-attention (append_k/v: the cache rows where this call's k(ln(x)), v(ln(x)) go first).
+void AttentionSublayerWithKv(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a,
+                             int n_head, float* x, int64_t n, int64_t d, float* append_k, float* append_v,
+                             const float* k, const float* v, int64_t n_kv, bool causal, int64_t q_offset,
+                             BlockScratch* s);
+
+// x (n, d) += down(gelu(up(ln(x)))).
+void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear& up, const Linear& down, float* x,
+                 int64_t n, int64_t d, BlockScratch* s);
+
+// y (n, out) = x (n, in) W^T + b for one Linear layer, into a buffer of row stride ldy.
+inline void ApplyLinear(const OpContext& ctx, const Linear& l, const float* x, int64_t n, float* y,
+                        int64_t ldy) {
+  LinearOp(ctx, x, n, l.w.cols(), l.w.data, l.w.rows(), l.b.data, y, ldy);
+}
+
+}  // namespace wisp
