@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds, runs the whole suite, then runs it again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then runs each fuzzer briefly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build + tests (Release)"
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== build + tests (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWISP_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+# The sanitizer pass checks memory safety; the heaviest equivalence cases already ran above.
+WISP_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzzers (clang + libFuzzer), ${WISP_FUZZ_SECONDS:-30} s each"
+scripts/fuzz.sh "${WISP_FUZZ_SECONDS:-30}"
+echo "== all tests passed"
