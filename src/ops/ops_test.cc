@@ -6,9 +6,11 @@
 #include <cmath>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <vector>
 
 #include "ops/ops.h"
+#include "ops/profile_report.h"
 
 namespace wisp {
 namespace {
@@ -120,6 +122,26 @@ TEST_P(OpsTest, ProfilerCountsEveryCall) {
   EXPECT_EQ(s.at("gelu").calls, 2);
   EXPECT_EQ(s.at("add").calls, 1);
   EXPECT_EQ(s.at("gelu").fast_ms, s.at("gelu").total_ms);
+  std::ostringstream table;
+  WriteProfileTable(prof, "s", table);
+  EXPECT_NE(table.str().find("| gelu | "), std::string::npos) << table.str();
+  EXPECT_NE(table.str().find(" | 2 | yes | 100.0 |"), std::string::npos) << table.str();
+  EXPECT_NE(table.str().find("s total (Method::execute)** | "), std::string::npos) << table.str();
+}
+
+TEST(Profiler, ReferenceBackendIsOffTheFastPathAndTraceIsJson) {
+  Profiler prof;
+  prof.set_keep_events(true);
+  prof.SetSection("decoder");
+  OpContext ctx{nullptr, &prof, Backend::kReference};
+  std::vector<float> x(16, 1.0f);
+  Gelu(ctx, x.data(), 16);
+  std::ostringstream table, trace;
+  WriteProfileTable(prof, "decoder", table);
+  EXPECT_NE(table.str().find(" | 1 | no | 0.0 |"), std::string::npos) << table.str();
+  WriteChromeTrace(prof, trace);
+  EXPECT_NE(trace.str().find("\"name\":\"gelu\",\"cat\":\"decoder\",\"ph\":\"X\""), std::string::npos) << trace.str();
+  EXPECT_NE(trace.str().find("\"fast_path\":false"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, OpsTest, ::testing::Values(1, 2));
