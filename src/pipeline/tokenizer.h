@@ -1,5 +1,12 @@
 // Whisper's tokenizer: byte-level BPE (GPT-2 / tiktoken ranks) plus Whisper's special tokens,
 // with ids equal to openai-whisper's get_tokenizer(multilingual, num_languages=...).
+//
+// Id layout (openai-whisper get_encoding): ranks 0..R-1 of the tiktoken file (R = 50256 for
+// gpt2.tiktoken / .en models, 50257 for multilingual.tiktoken), then <|endoftext|>,
+// <|startoftranscript|>, one <|xx|> per language, <|translate|>, <|transcribe|>, <|startoflm|>,
+// <|startofprev|>, <|nospeech|>, <|notimestamps|>, and 1501 timestamps <|0.00|>..<|30.00|>.
+// The number of languages follows from n_vocab as in openai-whisper's model.py:
+// n_vocab - 51765 - multilingual (99, or 100 for large-v3's 51866).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -12,24 +19,48 @@
 
 namespace wisp {
 
+// The token byte strings of a tiktoken ranks file (`base64(bytes) rank` per line), indexed by
+// rank. Checks what tiktoken would trip over later: bad base64, non-numeric ranks, ranks that
+// are not a dense 0..N-1 permutation, duplicate tokens, and a missing single-byte token (every
+// byte must have a rank, or some inputs could not be encoded). Errors name the line.
+Result<std::vector<std::string>> ParseTiktokenRanks(std::string_view contents);
+
 class Tokenizer {
  public:
   // From a tiktoken ranks file (gpt2.tiktoken or multilingual.tiktoken). n_vocab is the
   // model's vocabulary size (51864 .en, 51865 multilingual, 51866 large-v3): it decides the
   // number of language tokens, as openai-whisper does.
   static Result<Tokenizer> FromTiktokenFile(const std::string& path, int n_vocab);
-  // From the vocab embedded in a ggml model file (its strings are raw token bytes).
+  // Same, from the file's contents already in memory.
+  static Result<Tokenizer> FromTiktokenData(std::string_view contents, int n_vocab);
+  // From the vocab embedded in a ggml model file (its strings are raw token bytes). Limitation:
+  // whisper.cpp's converted vocabs store every token that is not valid UTF-8 on its own (the
+  // 128 high single bytes, partial multibyte sequences: 344 tokens in gpt2, 1476 in
+  // multilingual) as U+FFFD. The single bytes are restored from GPT-2's fixed byte order, so
+  // every input still encodes; the other lost tokens decode as U+FFFD and cannot be produced by
+  // Encode, so non-ASCII text may encode differently than with the tiktoken file (ASCII text
+  // encodes identically). Prefer FromTiktokenFile when the file is available.
   static Result<Tokenizer> FromGgmlVocab(const std::vector<std::string>& vocab, int n_vocab);
 
-  std::vector<int> Encode(std::string_view text) const;   // ordinary text, no specials
-  // Concatenated bytes of the tokens; special and timestamp tokens are skipped (as
-  // tokenizer.decode does: it drops ids >= timestamp_begin... and specials decode to nothing).
+  // Ordinary text, no specials (tiktoken encode_ordinary). Bytes that are not valid UTF-8 are
+  // kept: each is its own punctuation-like character for pre-tokenisation.
+  std::vector<int> Encode(std::string_view text) const;
+  // Concatenated bytes of the text tokens (ids < eot); special and timestamp tokens and ids out
+  // of range are skipped. This is what openai-whisper's transcribe.py puts in a segment's text:
+  // tokenizer.decode([t for t in tokens if t < tokenizer.eot]). Returns raw bytes: python's
+  // str result differs only where the bytes are not valid UTF-8 (it substitutes U+FFFD).
   std::string Decode(const std::vector<int>& tokens) const;
-  // Bytes of one token; specials as their "<|...|>" text.
+  // Exactly openai-whisper's Tokenizer.decode: drops ids >= timestamp_begin, but the other
+  // specials (<|endoftext|>, <|en|>, ...) appear as their text, as tiktoken decodes them.
+  std::string DecodeWithSpecials(const std::vector<int>& tokens) const;
+  // openai-whisper's Tokenizer.decode_with_timestamps: every special as its text ("<|1.08|>").
+  std::string DecodeWithTimestamps(const std::vector<int>& tokens) const;
+  // Bytes of one token; specials as their "<|...|>" text; "" for an id out of range.
   std::string TokenText(int token) const;
 
   bool multilingual() const { return multilingual_; }
   int n_vocab() const { return n_vocab_; }
+  int num_languages() const { return num_languages_; }
   int eot() const { return eot_; }
   int sot() const { return sot_; }
   int translate() const { return translate_; }
@@ -43,21 +74,36 @@ class Tokenizer {
   int LanguageToken(std::string_view code) const;
   // Language code of a language token id ("" if not one).
   std::string LanguageCode(int token) const;
+  // Ascending ids (openai-whisper's tuple is in the iteration order of a python set; only the
+  // membership is meaningful there).
   std::vector<int> AllLanguageTokens() const;
-  // sot, [language, task] as openai-whisper's sot_sequence (only sot for .en models).
+  // sot, [language, task] as openai-whisper's sot_sequence (only sot for .en models). For a
+  // multilingual model an empty language means "en" and an empty task "transcribe", as in
+  // get_tokenizer. Returns {} for an unknown language or a task other than transcribe/translate
+  // (openai-whisper raises there).
   std::vector<int> SotSequence(std::string_view language, std::string_view task) const;
-  // openai-whisper's Tokenizer.non_speech_tokens (the "-1" default of suppress_tokens).
+  // openai-whisper's Tokenizer.non_speech_tokens (the "-1" default of suppress_tokens), sorted.
   std::vector<int> NonSpeechTokens() const;
 
  private:
   Tokenizer() = default;
-  Status Finish();  // sets up special ids after ranks are loaded
+  // Takes ownership of the ordinary tokens (id -> bytes), builds the rank index and sets the
+  // special ids.
+  Status Finish(std::vector<std::string> tokens);
+  int Rank(std::string_view bytes) const;       // -1 when not a token
+  std::string_view Bytes(int id) const;         // ordinary tokens only
+  void EncodePiece(std::string_view piece, std::vector<int>* out) const;
+  void AppendDecoded(const std::vector<int>& tokens, int limit, std::string* out) const;
 
   bool multilingual_ = false;
   int n_vocab_ = 0;
   int num_languages_ = 0;
-  std::vector<std::string> tokens_;  // id -> bytes (ordinary tokens only)
-  std::unordered_map<std::string, int> ranks_;
+  // Ordinary tokens packed into one buffer (offsets_[id]..offsets_[id+1]); the rank index is an
+  // open-addressing table of ids into it. Offsets instead of pointers keep copies valid, and
+  // lookups by string_view allocate nothing, which keeps BPE fast.
+  std::string blob_;
+  std::vector<uint32_t> offsets_;
+  std::vector<int32_t> slots_;  // -1 empty, else the id with that hash
   int eot_ = -1, sot_ = -1, translate_ = -1, transcribe_ = -1, sot_lm_ = -1, sot_prev_ = -1,
       no_speech_ = -1, no_timestamps_ = -1, timestamp_begin_ = -1;
 };
