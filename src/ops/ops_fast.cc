@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/vector_math.h"
 
 namespace wisp::fast {
 namespace {
@@ -53,9 +54,7 @@ void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const 
 }
 
 void Gelu(ThreadPool* pool, float* x, int64_t n) {
-  ForRange(pool, n, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
-  });
+  ForRange(pool, n, 4096, [&](int64_t b, int64_t e) { kernels::GeluErf(kIsa, x + b, e - b); });
 }
 
 void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n) {
@@ -116,12 +115,8 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
         float* row = s.data() + (i - i0) * n_kv;
         const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
         float mx = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, row[j] * scale);
-        float sum = 0;
-        for (int64_t j = 0; j < visible; ++j) {
-          row[j] = std::exp(row[j] * scale - mx);
-          sum += row[j];
-        }
+        for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
+        const float sum = kernels::ScaledExpSum(kIsa, row, visible, scale, mx * scale);
         const float inv = 1.0f / sum;
         for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
         for (int64_t j = visible; j < kv_end; ++j) row[j] = 0.0f;

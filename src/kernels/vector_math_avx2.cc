@@ -1,0 +1,8 @@
+// Vector math for the avx2 ISA (compile flags in CMakeLists.txt; called only after a CPU check).
+#include <cstdint>
+namespace wisp::kernels {
+#define VEC_WIDTH 8
+#define EXP_FN ScaledExpSumAvx2
+#define GELU_FN GeluErfAvx2
+#include "kernels/vector_math_body.inc"
+}  // namespace wisp::kernels

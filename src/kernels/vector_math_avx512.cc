@@ -1,0 +1,8 @@
+// Vector math for the avx512 ISA (compile flags in CMakeLists.txt; called only after a CPU check).
+#include <cstdint>
+namespace wisp::kernels {
+#define VEC_WIDTH 16
+#define EXP_FN ScaledExpSumAvx512
+#define GELU_FN GeluErfAvx512
+#include "kernels/vector_math_body.inc"
+}  // namespace wisp::kernels

@@ -1,0 +1,8 @@
+// Vector math for the generic ISA (compile flags in CMakeLists.txt; called only after a CPU check).
+#include <cstdint>
+namespace wisp::kernels {
+#define VEC_WIDTH 4
+#define EXP_FN ScaledExpSumGeneric
+#define GELU_FN GeluErfGeneric
+#include "kernels/vector_math_body.inc"
+}  // namespace wisp::kernels

@@ -1,0 +1,63 @@
+// Vector exp and GELU on every compiled ISA this CPU runs, against libm in double precision.
+#include "kernels/vector_math.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace wisp::kernels {
+namespace {
+
+TEST(VectorMath, ScaledExpSumMatchesLibm) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-90.f, 88.f);
+  for (int t = 0; t < n_isa; ++t) {
+    for (int n : {1, 3, 16, 17, 1000}) {
+      std::vector<float> x(n);
+      for (auto& v : x) v = u(rng);
+      x[0] = -std::numeric_limits<float>::infinity();  // a masked score
+      auto y = x;
+      const float sum = ScaledExpSum(isas[t], y.data(), n, 1.0f, 0.0f);
+      double ref_sum = 0;
+      for (int i = 0; i < n; ++i) {
+        const double ref = std::exp(double(x[i]));
+        ref_sum += ref;
+        if (ref < 1e-37) {
+          EXPECT_NEAR(y[i], ref, 1e-37) << IsaName(isas[t]) << " x=" << x[i];  // flushed or approximate: negligible in a sum
+        } else {
+          EXPECT_NEAR(y[i] / ref, 1.0, 4e-7) << IsaName(isas[t]) << " x=" << x[i];
+        }
+      }
+      if (ref_sum > 0 && ref_sum < 1e37) EXPECT_NEAR(sum / ref_sum, 1.0, 1e-5) << IsaName(isas[t]);  // f32 range
+    }
+    // scale and shift as the softmax uses them: exp(s * scale - max).
+    std::vector<float> s = {2.0f, 4.0f, -6.0f};
+    ScaledExpSum(isas[t], s.data(), 3, 0.5f, 2.0f);
+    EXPECT_NEAR(s[0], std::exp(-1.0), 1e-7);
+    EXPECT_NEAR(s[1], 1.0, 1e-7);
+    EXPECT_NEAR(s[2], std::exp(-5.0), 1e-9);
+  }
+}
+
+TEST(VectorMath, GeluMatchesErfForm) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  for (int t = 0; t < n_isa; ++t) {
+    std::vector<float> x;
+    for (float v = -12.0f; v <= 12.0f; v += 0.00731f) x.push_back(v);
+    auto y = x;
+    GeluErf(isas[t], y.data(), static_cast<int64_t>(y.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double ref = 0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0)));
+      EXPECT_NEAR(y[i], ref, 3e-7 * std::max(1.0f, std::abs(x[i]))) << IsaName(isas[t]) << " x=" << x[i];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wisp::kernels
