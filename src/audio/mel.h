@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace wisp {
@@ -33,11 +34,19 @@ class LogMelSpectrogram {
 
  private:
   friend class LogMelBuilder;
+  // Frames live in fixed-size blocks so that growing to an hour of audio never needs one
+  // contiguous reallocation (which would briefly hold the old and the new copy).
+  static constexpr int64_t kFramesPerBlock = 4096;
+  const float* Frame(int64_t frame) const {
+    return blocks_[frame / kFramesPerBlock].data() + (frame % kFramesPerBlock) * n_mels_;
+  }
+  float* AppendFrame();
+
   int n_mels_ = 0;
   int64_t content_frames_ = 0;
   int64_t total_frames_ = 0;
   float log_max_ = -10.0f;
-  std::vector<float> log10_;  // frame-major: [frame][mel]
+  std::vector<std::vector<float>> blocks_;  // log10 mel, frame-major: [frame][mel]
 };
 
 // Feeds 16-kHz mono samples in chunks of any size; Finish() appends the 30 s of zeros that
@@ -46,18 +55,29 @@ class LogMelBuilder {
  public:
   // filters: (n_mels, 201) row-major, as stored in ggml files and mel_filters.npz.
   LogMelBuilder(const float* filters, int n_mels);
+  ~LogMelBuilder();
+  LogMelBuilder(LogMelBuilder&&) noexcept;
+  LogMelBuilder& operator=(LogMelBuilder&&) noexcept;
   void Push(const float* samples, size_t n);
+  // Ends the stream; the builder is then empty again (ready for a new stream).
   LogMelSpectrogram Finish();
 
  private:
-  struct Impl;
-  std::vector<float> filters_;
+  struct Impl;  // FFT plan, window, sparse filterbank and scratch
+  // Computes STFT frame `frame` (centred on sample frame * kHopLength). end_of_stream > 0
+  // is the final sample count, enabling the reflect padding at the end.
+  void EmitFrame(int64_t frame, int64_t end_of_stream);
+  void DropConsumedSamples();
+
+  std::unique_ptr<Impl> impl_;
   int n_mels_;
-  std::vector<float> pending_;  // samples not yet consumed by a full frame
+  // Samples from absolute index pending_start_ on: what the next frames still need
+  // (each frame reads 200 samples back and 199 ahead of its centre).
+  std::vector<float> pending_;
+  int64_t pending_start_ = 0;
   int64_t samples_seen_ = 0;
+  int64_t next_frame_ = 0;
   LogMelSpectrogram out_;
-  bool started_ = false;
-  std::vector<float> head_;  // first samples, kept for the reflect padding at the start
 };
 
 }  // namespace wisp

@@ -1,0 +1,138 @@
+#include "audio/audio_loader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "audio/ffmpeg_decoder.h"
+#include "audio/mel_filters.h"
+#include "audio/wav.h"
+#include "util/mapped_file.h"
+
+namespace wisp {
+namespace {
+
+// WAV frames converted per step: bounds the float scratch (~256 KB) whatever the file size.
+constexpr size_t kWavBlockFrames = 1 << 16;
+
+// Standard input copied to an unlinked-on-destruction temporary file, so that it can then be
+// treated exactly like a named file (mapped if WAV, opened by ffmpeg otherwise) without holding
+// a possibly hour-long recording in memory.
+class StdinSpool {
+ public:
+  ~StdinSpool() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+  Status Fill() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/wisp-stdin-XXXXXX";
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) return IoError("cannot create a temporary file for stdin in '" + pattern + "': " + std::strerror(errno));
+    path_ = name.data();
+    std::vector<char> buf(1 << 16);
+    Status st;
+    while (st.ok()) {
+      const ssize_t got = ::read(STDIN_FILENO, buf.data(), buf.size());
+      if (got == 0) break;
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        st = IoError(std::string("cannot read stdin: ") + std::strerror(errno));
+        break;
+      }
+      for (ssize_t written = 0; written < got && st.ok();) {
+        const ssize_t w = ::write(fd, buf.data() + written, static_cast<size_t>(got - written));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) st = IoError("cannot spool stdin to '" + path_ + "': " + std::strerror(errno));
+        else written += w;
+      }
+    }
+    ::close(fd);
+    return st;
+  }
+
+ private:
+  std::string path_;
+};
+
+Status DecodeFile(const std::string& path, const std::string& display_name, const SampleSink& sink) {
+  Result<std::unique_ptr<MappedFile>> file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  const uint8_t* data = (*file)->data();
+  const size_t size = (*file)->size();
+  if (size == 0) return BadInput("audio file '" + display_name + "' is empty");
+
+  if (LooksLikeWav(data, size)) {
+    Status st = DecodeWavTo16k(data, size, sink);
+    if (st.ok()) return st;
+    // An encoding the built-in reader lacks (ADPCM, mu-law, ...) may still be one ffmpeg reads.
+    if (st.kind() != ErrorKind::kUnsupported || !FfmpegAvailable())
+      return Status(st.kind(), "'" + display_name + "': " + st.message());
+  } else if (!FfmpegAvailable()) {
+    return Unsupported("'" + display_name + "': unsupported audio format (not WAV) and wisp was built without ffmpeg");
+  }
+  file->reset();  // unmap before handing the path to ffmpeg
+  Status st = DecodeWithFfmpeg(path, sink);
+  if (!st.ok() && path != display_name) {
+    // Errors from the stdin spool should name stdin, not the temporary file.
+    std::string message = st.message();
+    for (size_t at = message.find(path); at != std::string::npos; at = message.find(path))
+      message.replace(at, path.size(), display_name);
+    return Status(st.kind(), message);
+  }
+  return st;
+}
+
+}  // namespace
+
+Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink) {
+  Result<WavLayout> layout = ParseWavLayout(data, size);
+  if (!layout.ok()) return layout.status();
+  Result<std::unique_ptr<Resampler>> resampler = Resampler::Create(layout->sample_rate);
+  if (!resampler.ok()) return resampler.status();
+  std::vector<float> block(static_cast<size_t>(std::min<uint64_t>(layout->frames, kWavBlockFrames)));
+  for (uint64_t first = 0; first < layout->frames; first += block.size()) {
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(block.size(), layout->frames - first));
+    DecodeWavFrames(*layout, data, first, count, block.data());
+    WISP_RETURN_IF_ERROR((*resampler)->Push(block.data(), count, sink));
+  }
+  return (*resampler)->Finish(sink);
+}
+
+Status DecodeAudio(const std::string& path, const SampleSink& sink) {
+  if (path != "-") return DecodeFile(path, path, sink);
+  StdinSpool spool;
+  WISP_RETURN_IF_ERROR(spool.Fill());
+  return DecodeFile(spool.path(), "<stdin>", sink);
+}
+
+Result<std::vector<float>> LoadAudio16k(const std::string& path) {
+  std::vector<float> samples;
+  Status st = DecodeAudio(path, [&](const float* p, size_t n) { samples.insert(samples.end(), p, p + n); });
+  if (!st.ok()) return st;
+  return samples;
+}
+
+Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels) {
+  if (n_mels <= 0) return InvalidArgument("n_mels must be positive, got " + std::to_string(n_mels));
+  std::vector<float> computed;
+  if (filters == nullptr) {
+    computed = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
+    filters = computed.data();
+  }
+  LogMelBuilder builder(filters, n_mels);
+  Status st = DecodeAudio(path, [&](const float* p, size_t n) { builder.Push(p, n); });
+  if (!st.ok()) return st;
+  return builder.Finish();
+}
+
+}  // namespace wisp

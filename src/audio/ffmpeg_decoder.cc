@@ -1,0 +1,205 @@
+#include "audio/ffmpeg_decoder.h"
+
+#ifdef WISP_HAVE_FFMPEG
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+}
+
+#include <memory>
+#include <vector>
+#endif
+
+namespace wisp {
+
+#ifndef WISP_HAVE_FFMPEG
+
+bool FfmpegAvailable() { return false; }
+
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink) {
+  return Unsupported("cannot decode '" + path + "': wisp was built without ffmpeg");
+}
+
+#else
+
+namespace {
+
+std::string AvError(int code) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(code, buf, sizeof buf);
+  return buf;
+}
+
+// Owners for the libav objects, so every early return frees them.
+struct FormatCloser {
+  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
+};
+struct CodecCloser {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct FrameFreer {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct PacketFreer {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct SwrFreer {
+  void operator()(SwrContext* s) const { swr_free(&s); }
+};
+
+// Streams one decoder's output through swr (to interleaved float), the channel average and
+// the resampler.
+class FrameConverter {
+ public:
+  FrameConverter(SwrContext* swr, int channels, Resampler* resampler, const SampleSink& sink)
+      : swr_(swr), channels_(channels), resampler_(resampler), sink_(sink) {}
+
+  // frame == nullptr flushes swr's internal buffer.
+  Status Convert(const AVFrame* frame) {
+    const int in_samples = frame ? frame->nb_samples : 0;
+    const int capacity = swr_get_out_samples(swr_, in_samples);
+    if (capacity < 0) return BadInput("corrupt audio data: " + AvError(capacity));
+    interleaved_.resize(static_cast<size_t>(capacity) * channels_ + channels_);
+    uint8_t* out_planes[1] = {reinterpret_cast<uint8_t*>(interleaved_.data())};
+    const int got = swr_convert(swr_, out_planes, capacity, frame ? const_cast<const uint8_t**>(frame->extended_data) : nullptr,
+                                in_samples);
+    if (got < 0) return BadInput("corrupt audio data: " + AvError(got));
+    mono_.resize(static_cast<size_t>(got));
+    for (int i = 0; i < got; ++i) {
+      // Same equal-weight average as the WAV reader, so both paths agree sample for sample.
+      double sum = 0.0;
+      for (int c = 0; c < channels_; ++c) sum += interleaved_[static_cast<size_t>(i) * channels_ + c];
+      mono_[i] = static_cast<float>(sum / channels_);
+    }
+    samples_ += got;
+    return resampler_->Push(mono_.data(), mono_.size(), sink_);
+  }
+  int64_t samples() const { return samples_; }
+
+ private:
+  SwrContext* swr_;
+  int channels_;
+  Resampler* resampler_;
+  const SampleSink& sink_;
+  std::vector<float> interleaved_, mono_;
+  int64_t samples_ = 0;
+};
+
+void QuietLibavLogging() {
+  // Problems reach the caller as Status values; libav's own stderr chatter would only duplicate
+  // them. Respect a level the host application chose explicitly (anything but the default).
+  if (av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_QUIET);
+}
+
+}  // namespace
+
+bool FfmpegAvailable() { return true; }
+
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink) {
+  QuietLibavLogging();
+  AVFormatContext* raw_format = nullptr;
+  int rc = avformat_open_input(&raw_format, path.c_str(), nullptr, nullptr);
+  if (rc < 0) {
+    if (rc == AVERROR(ENOENT)) return NotFound("cannot open '" + path + "': no such file");
+    return BadInput("cannot read '" + path + "' as audio: " + AvError(rc));
+  }
+  std::unique_ptr<AVFormatContext, FormatCloser> format(raw_format);
+  rc = avformat_find_stream_info(format.get(), nullptr);
+  if (rc < 0) return BadInput("cannot read '" + path + "' as audio: " + AvError(rc));
+
+  const AVCodec* codec = nullptr;
+  const int stream_index = av_find_best_stream(format.get(), AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+  if (stream_index == AVERROR_STREAM_NOT_FOUND) return BadInput("no audio stream in '" + path + "'");
+  AVStream* stream = format->streams[stream_index >= 0 ? stream_index : 0];
+  if (stream_index == AVERROR_DECODER_NOT_FOUND || codec == nullptr) {
+    const AVStream* s = nullptr;
+    for (unsigned i = 0; i < format->nb_streams && !s; ++i)
+      if (format->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) s = format->streams[i];
+    const char* name = s ? avcodec_get_name(s->codecpar->codec_id) : "unknown";
+    return Unsupported("unsupported audio codec '" + std::string(name) + "' in '" + path + "'");
+  }
+  if (stream_index < 0) return BadInput("cannot read '" + path + "' as audio: " + AvError(stream_index));
+
+  std::unique_ptr<AVCodecContext, CodecCloser> decoder(avcodec_alloc_context3(codec));
+  if (!decoder) return IoError("out of memory creating the audio decoder");
+  rc = avcodec_parameters_to_context(decoder.get(), stream->codecpar);
+  if (rc >= 0) rc = avcodec_open2(decoder.get(), codec, nullptr);
+  if (rc < 0) return Unsupported("cannot open the " + std::string(codec->name) + " decoder for '" + path + "': " + AvError(rc));
+  if (decoder->sample_rate <= 0) return BadInput("audio stream of '" + path + "' has no sample rate");
+
+  // Some decoders report only a channel count; give swr a concrete layout for it.
+  AVChannelLayout layout{};
+  if (decoder->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || decoder->ch_layout.nb_channels <= 0) {
+    const int n = decoder->ch_layout.nb_channels > 0 ? decoder->ch_layout.nb_channels : 1;
+    av_channel_layout_default(&layout, n);
+  } else if (av_channel_layout_copy(&layout, &decoder->ch_layout) < 0) {
+    return IoError("out of memory copying the channel layout");
+  }
+  const int channels = layout.nb_channels;
+
+  SwrContext* raw_swr = nullptr;
+  rc = swr_alloc_set_opts2(&raw_swr, &layout, AV_SAMPLE_FMT_FLT, decoder->sample_rate, &layout,
+                           decoder->sample_fmt, decoder->sample_rate, 0, nullptr);
+  av_channel_layout_uninit(&layout);
+  std::unique_ptr<SwrContext, SwrFreer> swr(raw_swr);
+  if (rc < 0 || swr_init(swr.get()) < 0)
+    return Unsupported("cannot convert the samples of '" + path + "' (sample format " +
+                       std::to_string(decoder->sample_fmt) + ")");
+
+  Result<std::unique_ptr<Resampler>> resampler = Resampler::Create(decoder->sample_rate);
+  if (!resampler.ok()) return resampler.status();
+  FrameConverter converter(swr.get(), channels, resampler->get(), sink);
+
+  std::unique_ptr<AVPacket, PacketFreer> packet(av_packet_alloc());
+  std::unique_ptr<AVFrame, FrameFreer> frame(av_frame_alloc());
+  if (!packet || !frame) return IoError("out of memory allocating decode buffers");
+  int decode_errors = 0;
+  int last_error = 0;
+  auto drain = [&]() -> Status {
+    while (true) {
+      const int r = avcodec_receive_frame(decoder.get(), frame.get());
+      if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return Status::Ok();
+      if (r < 0) {  // a damaged frame: skip it like the ffmpeg command does
+        ++decode_errors;
+        last_error = r;
+        return Status::Ok();
+      }
+      Status st = converter.Convert(frame.get());
+      av_frame_unref(frame.get());
+      if (!st.ok()) return st;
+    }
+  };
+  while (true) {
+    rc = av_read_frame(format.get(), packet.get());
+    if (rc == AVERROR_EOF) break;
+    if (rc < 0) {  // a damaged container: keep what was decoded so far
+      ++decode_errors;
+      last_error = rc;
+      break;
+    }
+    if (packet->stream_index == stream_index) {
+      const int sent = avcodec_send_packet(decoder.get(), packet.get());
+      if (sent < 0 && sent != AVERROR(EAGAIN)) {
+        ++decode_errors;
+        last_error = sent;
+      }
+      av_packet_unref(packet.get());
+      WISP_RETURN_IF_ERROR(drain());
+    } else {
+      av_packet_unref(packet.get());
+    }
+  }
+  avcodec_send_packet(decoder.get(), nullptr);  // flush the decoder's delayed frames
+  WISP_RETURN_IF_ERROR(drain());
+  WISP_RETURN_IF_ERROR(converter.Convert(nullptr));
+  if (converter.samples() == 0 && decode_errors > 0)
+    return BadInput("corrupt audio data in '" + path + "': " + AvError(last_error));
+  return (*resampler)->Finish(sink);
+}
+
+#endif  // WISP_HAVE_FFMPEG
+
+}  // namespace wisp
