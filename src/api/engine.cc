@@ -1,0 +1,91 @@
+#include "api/engine.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "audio/audio_loader.h"
+
+namespace wisp {
+namespace {
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+const char* TiktokenFileNameFor(const HParams& hparams) {
+  return hparams.multilingual() ? "multilingual.tiktoken" : "gpt2.tiktoken";
+}
+
+std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, const HParams& hparams) {
+  const std::string name = TiktokenFileNameFor(hparams);
+  std::vector<std::string> paths = {DirectoryOf(model_path) + "/" + name};
+  const char* assets = std::getenv("WISP_ASSETS");
+  if (assets != nullptr && *assets != '\0') paths.push_back(std::string(assets) + "/" + name);
+  return paths;
+}
+
+Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& model_path,
+                                                           const std::string& tokenizer_file) {
+  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path);
+  if (!loaded.ok()) return loaded.status();
+  std::unique_ptr<LoadedModel> model = std::move(*loaded);
+  const HParams& hparams = model->weights.hparams;
+
+  std::string tiktoken_path = tokenizer_file;
+  if (tiktoken_path.empty()) {
+    for (const std::string& candidate : TiktokenSearchPaths(model_path, hparams)) {
+      if (IsRegularFile(candidate)) {
+        tiktoken_path = candidate;
+        break;
+      }
+    }
+  }
+  if (!tiktoken_path.empty()) {
+    Result<Tokenizer> tokenizer = Tokenizer::FromTiktokenFile(tiktoken_path, hparams.n_vocab);
+    if (!tokenizer.ok()) {
+      return Status(tokenizer.status().kind() == ErrorKind::kNotFound ? ErrorKind::kNotFound : ErrorKind::kBadInput,
+                    "tokenizer file " + tiktoken_path + ": " + tokenizer.status().message());
+    }
+    return std::unique_ptr<WhisperEngine>(
+        new WhisperEngine(std::move(model), std::move(*tokenizer), "tiktoken file " + tiktoken_path));
+  }
+  Result<Tokenizer> tokenizer = Tokenizer::FromGgmlVocab(model->vocab, hparams.n_vocab);
+  if (!tokenizer.ok()) {
+    return BadInput("vocabulary of " + model_path + ": " + tokenizer.status().message());
+  }
+  std::string source = "the vocabulary embedded in " + model_path + " (no " + TiktokenFileNameFor(hparams) +
+                       " found next to the model or in $WISP_ASSETS; non-ASCII prompts may tokenize "
+                       "differently than with the tiktoken file)";
+  return std::unique_ptr<WhisperEngine>(new WhisperEngine(std::move(model), std::move(*tokenizer), source));
+}
+
+Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& audio_path,
+                                                          const TranscribeOptions& options,
+                                                          const OpContext& ctx) const {
+  const MelFilters& filters = model_->mel_filters;
+  const int n_mels = hparams().n_mels;
+  // A file without an embedded filterbank (or one of another size) gets librosa's, as
+  // openai-whisper computes it for n_mels.
+  const float* filter_data =
+      filters.n_mels == n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
+  Result<LogMelSpectrogram> mel = ComputeLogMelFromFile(audio_path, filter_data, n_mels);
+  if (!mel.ok()) {
+    const std::string& m = mel.status().message();
+    // Name the file unless the audio layer already did.
+    return Status(mel.status().kind(),
+                  m.find(audio_path) == std::string::npos ? audio_path + ": " + m : m);
+  }
+  return Transcribe(model_->weights, tokenizer_, ctx, *mel, options);
+}
+
+}  // namespace wisp

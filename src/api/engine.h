@@ -1,0 +1,57 @@
+// One loaded Whisper model ready to transcribe files: the ggml weights, mel filters and the
+// tokenizer, all immutable after Load, so any number of threads may call TranscribeFile on one
+// engine at once (each call brings its own OpContext / ThreadPool and per-stream state).
+// Shared by the C API (wisp.h) and the `wisp` command line.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/ggml_loader.h"
+#include "ops/ops.h"
+#include "pipeline/tokenizer.h"
+#include "pipeline/transcribe.h"
+#include "util/status.h"
+
+namespace wisp {
+
+// The tiktoken ranks file a model's vocabulary comes from: multilingual.tiktoken for
+// multilingual models, gpt2.tiktoken for English-only ones (as openai-whisper's get_encoding).
+const char* TiktokenFileNameFor(const HParams& hparams);
+
+// Where a tiktoken file is looked for when none is given, in order: the model's directory,
+// then $WISP_ASSETS. The first existing file wins.
+std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, const HParams& hparams);
+
+class WhisperEngine {
+ public:
+  // Loads the ggml model at model_path. tokenizer_file: a tiktoken ranks file; empty searches
+  // TiktokenSearchPaths and, when none exists, uses the vocabulary embedded in the model file
+  // (exact for ASCII text; see Tokenizer::FromGgmlVocab for what differs otherwise).
+  // Errors name the file: NotFound/BadInput for the model, BadInput for the tokenizer.
+  static Result<std::unique_ptr<WhisperEngine>> Load(const std::string& model_path,
+                                                     const std::string& tokenizer_file);
+
+  // Decodes audio_path (any format the audio layer reads; "-" is stdin), computes the log-mel
+  // spectrogram with the model's filters and runs the transcription loop.
+  Result<TranscriptionResult> TranscribeFile(const std::string& audio_path,
+                                             const TranscribeOptions& options,
+                                             const OpContext& ctx) const;
+
+  const LoadedModel& model() const { return *model_; }
+  const HParams& hparams() const { return model_->weights.hparams; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  // A sentence saying which tokenizer is in use ("tiktoken file /x/gpt2.tiktoken" or
+  // "the vocabulary embedded in the model file (...)"), for --verbose.
+  const std::string& tokenizer_source() const { return tokenizer_source_; }
+
+ private:
+  WhisperEngine(std::unique_ptr<LoadedModel> model, Tokenizer tokenizer, std::string source)
+      : model_(std::move(model)), tokenizer_(std::move(tokenizer)), tokenizer_source_(std::move(source)) {}
+
+  std::unique_ptr<LoadedModel> model_;
+  Tokenizer tokenizer_;
+  std::string tokenizer_source_;
+};
+
+}  // namespace wisp

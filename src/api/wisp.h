@@ -1,0 +1,108 @@
+/* wisp: Whisper speech-to-text, C API.
+ *
+ * Usage:
+ *   wisp_model* model = NULL;
+ *   char* err = NULL;
+ *   if (wisp_model_load("ggml-tiny.en.bin", NULL, &model, &err) != WISP_OK) {
+ *     fprintf(stderr, "%s\n", err); wisp_free_string(err); return 1;
+ *   }
+ *   wisp_params params = wisp_params_default();
+ *   wisp_result* result = NULL;
+ *   if (wisp_transcribe_file(model, "jfk.wav", &params, &result, &err) == WISP_OK) {
+ *     for (int i = 0; i < wisp_result_segment_count(result); ++i)
+ *       printf("%.2f %s\n", wisp_result_segment_start(result, i), wisp_result_segment_text(result, i));
+ *     wisp_result_free(result);
+ *   }
+ *   wisp_model_free(model);
+ *
+ * Errors: every fallible call returns a wisp_status and, when error_message is not NULL, stores a
+ * malloc'd message naming the problem (free it with wisp_free_string); on success *error_message
+ * is set to NULL. There is no global error state.
+ *
+ * Threads: a wisp_model holds only immutable data (weights, mel filters, tokenizer), so several
+ * threads may call wisp_transcribe_file on the same model concurrently; each call uses its own
+ * worker threads (params.n_threads) and returns its own wisp_result. A wisp_result is read-only
+ * after creation. wisp_model_free must not race with calls using that model.
+ *
+ * Strings returned by accessors are valid UTF-8 (bytes that a token sequence leaves invalid are
+ * replaced by U+FFFD, as openai-whisper's text is) and live as long as their result. */
+#ifndef WISP_H_
+#define WISP_H_
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wisp_model wisp_model;
+typedef struct wisp_result wisp_result;
+
+typedef enum wisp_status {
+  WISP_OK = 0,
+  WISP_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, bad parameter value, unknown language */
+  WISP_ERROR_BAD_INPUT = 2,        /* damaged model/audio/tokenizer file */
+  WISP_ERROR_NOT_FOUND = 3,        /* a file does not exist */
+  WISP_ERROR_IO = 4,               /* a file could not be read or written */
+  WISP_ERROR_UNSUPPORTED = 5,      /* e.g. an audio format this build cannot decode */
+  WISP_ERROR_NETWORK = 6,
+  WISP_ERROR_INTERNAL = 7          /* out of memory or a bug */
+} wisp_status;
+
+typedef enum wisp_backend {
+  WISP_BACKEND_FAST = 0,      /* SIMD kernels, the default */
+  WISP_BACKEND_REFERENCE = 1  /* plain loops, for checking results */
+} wisp_backend;
+
+typedef struct wisp_params {
+  int n_threads;              /* 0: the machine's physical cores */
+  wisp_backend backend;
+  const char* language;       /* "en", "de", ...; NULL or "": English for .en models, else
+                                 detected from the first 30 s (openai-whisper's language=None) */
+  const char* task;           /* "transcribe" (NULL) or "translate" */
+  double temperature;         /* one decoding pass at this temperature (0: greedy) */
+  int without_timestamps;     /* non-zero: <|notimestamps|> decoding, one segment per window */
+  const char* initial_prompt; /* NULL: none */
+  int condition_on_previous_text; /* non-zero (default): previous text prompts the next window */
+} wisp_params;
+
+/* Defaults equal to openai-whisper's transcribe() at temperature 0. */
+wisp_params wisp_params_default(void);
+
+/* Loads a whisper.cpp ggml model file. tokenizer_file: a tiktoken ranks file (gpt2.tiktoken /
+ * multilingual.tiktoken) or NULL to look next to the model and in $WISP_ASSETS, falling back to
+ * the vocabulary in the model file. */
+wisp_status wisp_model_load(const char* model_path, const char* tokenizer_file, wisp_model** out_model,
+                            char** error_message);
+void wisp_model_free(wisp_model* model);
+/* "multilingual" or "English-only"-style facts about a loaded model. */
+int wisp_model_is_multilingual(const wisp_model* model);
+int wisp_model_n_vocab(const wisp_model* model);
+
+/* Transcribes one audio file (WAV, or anything ffmpeg reads when built with it). params may be
+ * NULL for the defaults. */
+wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path, const wisp_params* params,
+                                 wisp_result** out_result, char** error_message);
+void wisp_result_free(wisp_result* result);
+
+const char* wisp_result_text(const wisp_result* result);
+const char* wisp_result_language(const wisp_result* result);
+int wisp_result_segment_count(const wisp_result* result);
+/* Segment accessors: i in [0, count); out-of-range i gives 0 / "" / NULL. Times in seconds. */
+double wisp_result_segment_start(const wisp_result* result, int i);
+double wisp_result_segment_end(const wisp_result* result, int i);
+const char* wisp_result_segment_text(const wisp_result* result, int i);
+int wisp_result_segment_token_count(const wisp_result* result, int i);
+const int* wisp_result_segment_tokens(const wisp_result* result, int i);
+double wisp_result_segment_avg_logprob(const wisp_result* result, int i);
+double wisp_result_segment_no_speech_prob(const wisp_result* result, int i);
+
+/* The result as openai-whisper's writers would write it: format "txt", "vtt", "srt", "tsv" or
+ * "json". *out is malloc'd (free with wisp_free_string). */
+wisp_status wisp_result_format(const wisp_result* result, const char* format, char** out, char** error_message);
+
+void wisp_free_string(char* s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WISP_H_ */

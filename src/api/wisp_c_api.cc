@@ -1,0 +1,228 @@
+// The C API over WhisperEngine. Every entry point catches C++ exceptions (std::bad_alloc in
+// practice) so that none crosses into C.
+#include "api/wisp.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "api/engine.h"
+#include "pipeline/output_writers.h"
+#include "util/thread_pool.h"
+
+struct wisp_model {
+  std::unique_ptr<wisp::WhisperEngine> engine;
+};
+
+struct wisp_result {
+  wisp::TranscriptionResult result;     // texts as the pipeline produced them (raw token bytes)
+  std::string text;                     // valid UTF-8 copies handed out by the accessors
+  std::vector<std::string> segment_texts;
+};
+
+namespace {
+
+char* CopyString(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out != nullptr) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+wisp_status StatusCode(wisp::ErrorKind kind) {
+  switch (kind) {
+    case wisp::ErrorKind::kOk: return WISP_OK;
+    case wisp::ErrorKind::kInvalidArgument: return WISP_ERROR_INVALID_ARGUMENT;
+    case wisp::ErrorKind::kBadInput: return WISP_ERROR_BAD_INPUT;
+    case wisp::ErrorKind::kNotFound: return WISP_ERROR_NOT_FOUND;
+    case wisp::ErrorKind::kIo: return WISP_ERROR_IO;
+    case wisp::ErrorKind::kUnsupported: return WISP_ERROR_UNSUPPORTED;
+    case wisp::ErrorKind::kNetwork: return WISP_ERROR_NETWORK;
+  }
+  return WISP_ERROR_INTERNAL;
+}
+
+wisp_status Fail(wisp_status code, const std::string& message, char** error_message) {
+  if (error_message != nullptr) *error_message = CopyString(message);
+  return code;
+}
+
+wisp_status Succeed(char** error_message) {
+  if (error_message != nullptr) *error_message = nullptr;
+  return WISP_OK;
+}
+
+const wisp::Segment* SegmentAt(const wisp_result* r, int i) {
+  if (r == nullptr || i < 0 || i >= static_cast<int>(r->result.segments.size())) return nullptr;
+  return &r->result.segments[i];
+}
+
+}  // namespace
+
+extern "C" {
+
+wisp_params wisp_params_default(void) {
+  wisp_params p;
+  p.n_threads = 0;
+  p.backend = WISP_BACKEND_FAST;
+  p.language = nullptr;
+  p.task = nullptr;
+  p.temperature = 0.0;
+  p.without_timestamps = 0;
+  p.initial_prompt = nullptr;
+  p.condition_on_previous_text = 1;
+  return p;
+}
+
+wisp_status wisp_model_load(const char* model_path, const char* tokenizer_file, wisp_model** out_model,
+                            char** error_message) {
+  if (out_model != nullptr) *out_model = nullptr;
+  if (model_path == nullptr || out_model == nullptr) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT, "wisp_model_load: model_path and out_model must not be NULL",
+                error_message);
+  }
+  try {
+    auto engine = wisp::WhisperEngine::Load(model_path, tokenizer_file != nullptr ? tokenizer_file : "");
+    if (!engine.ok()) return Fail(StatusCode(engine.status().kind()), engine.status().message(), error_message);
+    *out_model = new wisp_model{std::move(*engine)};
+    return Succeed(error_message);
+  } catch (const std::bad_alloc&) {
+    return Fail(WISP_ERROR_INTERNAL, "out of memory loading " + std::string(model_path), error_message);
+  } catch (const std::exception& e) {
+    return Fail(WISP_ERROR_INTERNAL, std::string("internal error: ") + e.what(), error_message);
+  }
+}
+
+void wisp_model_free(wisp_model* model) { delete model; }
+
+int wisp_model_is_multilingual(const wisp_model* model) {
+  return model != nullptr && model->engine->hparams().multilingual() ? 1 : 0;
+}
+
+int wisp_model_n_vocab(const wisp_model* model) {
+  return model != nullptr ? model->engine->hparams().n_vocab : 0;
+}
+
+wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path, const wisp_params* params,
+                                 wisp_result** out_result, char** error_message) {
+  if (out_result != nullptr) *out_result = nullptr;
+  if (model == nullptr || audio_path == nullptr || out_result == nullptr) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT,
+                "wisp_transcribe_file: model, audio_path and out_result must not be NULL", error_message);
+  }
+  const wisp_params p = params != nullptr ? *params : wisp_params_default();
+  if (p.n_threads < 0) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT, "n_threads must be >= 0, got " + std::to_string(p.n_threads),
+                error_message);
+  }
+  if (p.backend != WISP_BACKEND_FAST && p.backend != WISP_BACKEND_REFERENCE) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT, "unknown backend " + std::to_string(static_cast<int>(p.backend)),
+                error_message);
+  }
+  try {
+    const wisp::WhisperEngine& engine = *model->engine;
+    wisp::TranscribeOptions options;
+    options.language = p.language != nullptr ? p.language : "";
+    if (options.language.empty() && !engine.hparams().multilingual()) options.language = "en";
+    options.task = p.task != nullptr && *p.task != '\0' ? p.task : "transcribe";
+    if (options.task != "transcribe" && options.task != "translate") {
+      return Fail(WISP_ERROR_INVALID_ARGUMENT, "task must be transcribe or translate, got '" + options.task + "'",
+                  error_message);
+    }
+    options.temperature = p.temperature;
+    options.without_timestamps = p.without_timestamps != 0;
+    options.condition_on_previous_text = p.condition_on_previous_text != 0;
+    if (p.initial_prompt != nullptr) options.initial_prompt = p.initial_prompt;
+
+    wisp::ThreadPool pool(p.n_threads > 0 ? p.n_threads : wisp::ThreadPool::DefaultThreadCount());
+    wisp::OpContext ctx;
+    ctx.pool = &pool;
+    ctx.backend = p.backend == WISP_BACKEND_REFERENCE ? wisp::Backend::kReference : wisp::Backend::kFast;
+    auto transcribed = engine.TranscribeFile(audio_path, options, ctx);
+    if (!transcribed.ok()) {
+      return Fail(StatusCode(transcribed.status().kind()), transcribed.status().message(), error_message);
+    }
+    auto result = std::make_unique<wisp_result>();
+    result->result = std::move(*transcribed);
+    result->text = wisp::ToPythonUtf8(result->result.text);
+    for (const wisp::Segment& s : result->result.segments) result->segment_texts.push_back(wisp::ToPythonUtf8(s.text));
+    *out_result = result.release();
+    return Succeed(error_message);
+  } catch (const std::bad_alloc&) {
+    return Fail(WISP_ERROR_INTERNAL, "out of memory transcribing " + std::string(audio_path), error_message);
+  } catch (const std::exception& e) {
+    return Fail(WISP_ERROR_INTERNAL, std::string("internal error: ") + e.what(), error_message);
+  }
+}
+
+void wisp_result_free(wisp_result* result) { delete result; }
+
+const char* wisp_result_text(const wisp_result* result) { return result != nullptr ? result->text.c_str() : ""; }
+
+const char* wisp_result_language(const wisp_result* result) {
+  return result != nullptr ? result->result.language.c_str() : "";
+}
+
+int wisp_result_segment_count(const wisp_result* result) {
+  return result != nullptr ? static_cast<int>(result->result.segments.size()) : 0;
+}
+
+double wisp_result_segment_start(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr ? s->start : 0.0;
+}
+
+double wisp_result_segment_end(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr ? s->end : 0.0;
+}
+
+const char* wisp_result_segment_text(const wisp_result* result, int i) {
+  return SegmentAt(result, i) != nullptr ? result->segment_texts[i].c_str() : "";
+}
+
+int wisp_result_segment_token_count(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr ? static_cast<int>(s->tokens.size()) : 0;
+}
+
+const int* wisp_result_segment_tokens(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr && !s->tokens.empty() ? s->tokens.data() : nullptr;
+}
+
+double wisp_result_segment_avg_logprob(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr ? s->avg_logprob : 0.0;
+}
+
+double wisp_result_segment_no_speech_prob(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr ? s->no_speech_prob : 0.0;
+}
+
+wisp_status wisp_result_format(const wisp_result* result, const char* format, char** out, char** error_message) {
+  if (out != nullptr) *out = nullptr;
+  if (result == nullptr || format == nullptr || out == nullptr) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT, "wisp_result_format: result, format and out must not be NULL",
+                error_message);
+  }
+  try {
+    auto formats = wisp::ParseOutputFormats(format);
+    if (!formats.ok() || formats->size() != 1) {
+      return Fail(WISP_ERROR_INVALID_ARGUMENT,
+                  "unknown format '" + std::string(format) + "' (expected txt, vtt, srt, tsv or json)", error_message);
+    }
+    *out = CopyString(wisp::RenderOutput((*formats)[0], result->result));
+    if (*out == nullptr) return Fail(WISP_ERROR_INTERNAL, "out of memory", error_message);
+    return Succeed(error_message);
+  } catch (const std::exception& e) {
+    return Fail(WISP_ERROR_INTERNAL, std::string("internal error: ") + e.what(), error_message);
+  }
+}
+
+void wisp_free_string(char* s) { std::free(s); }
+
+}  // extern "C"

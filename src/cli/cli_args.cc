@@ -1,0 +1,131 @@
+#include "cli/cli_args.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cmath>
+#include <cstdlib>
+
+namespace wisp {
+namespace {
+
+const OptionSpec* FindLong(const std::vector<OptionSpec>& options, const std::string& name) {
+  for (const OptionSpec& o : options) {
+    if (o.name == name) return &o;
+  }
+  return nullptr;
+}
+
+const OptionSpec* FindShort(const std::vector<OptionSpec>& options, char c) {
+  for (const OptionSpec& o : options) {
+    if (o.short_name != 0 && o.short_name == c) return &o;
+  }
+  return nullptr;
+}
+
+std::string SeeHelp(const std::string& command) { return " (see `" + command + " --help`)"; }
+
+}  // namespace
+
+Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const std::vector<OptionSpec>& options,
+                             const std::string& command) {
+  ParsedArgs parsed;
+  bool options_ended = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (options_ended || arg.size() < 2 || arg[0] != '-') {
+      parsed.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_ended = true;
+      continue;
+    }
+    std::string flag;  // as the user wrote it, for messages
+    const OptionSpec* spec = nullptr;
+    std::string inline_value;
+    bool has_inline_value = false;
+    if (arg[1] == '-') {
+      std::string name = arg.substr(2);
+      const size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        inline_value = name.substr(eq + 1);
+        has_inline_value = true;
+        name.resize(eq);
+      }
+      flag = "--" + name;
+      if (name == "help") {
+        parsed.switches["help"] = true;
+        continue;
+      }
+      spec = FindLong(options, name);
+    } else {
+      if (arg.size() != 2) {
+        return InvalidArgument("unknown option '" + arg + "'" + SeeHelp(command));
+      }
+      flag = arg;
+      if (arg[1] == 'h') {
+        parsed.switches["help"] = true;
+        continue;
+      }
+      spec = FindShort(options, arg[1]);
+    }
+    if (spec == nullptr) return InvalidArgument("unknown option '" + flag + "'" + SeeHelp(command));
+    if (spec->value_name.empty()) {
+      if (has_inline_value) return InvalidArgument("option " + flag + " takes no value");
+      parsed.switches[spec->name] = true;
+      continue;
+    }
+    if (has_inline_value) {
+      parsed.values[spec->name] = inline_value;
+    } else if (i + 1 < args.size()) {
+      parsed.values[spec->name] = args[++i];
+    } else {
+      return InvalidArgument("option " + flag + " needs a value (" + spec->value_name + ")");
+    }
+  }
+  return parsed;
+}
+
+std::string FormatOptionsHelp(const std::vector<OptionSpec>& options) {
+  std::vector<std::string> left;
+  size_t width = 0;
+  for (const OptionSpec& o : options) {
+    std::string l = o.short_name != 0 ? std::string("-") + o.short_name + ", " : "    ";
+    l += "--" + o.name;
+    if (!o.value_name.empty()) l += " " + o.value_name;
+    width = std::max(width, l.size());
+    left.push_back(l);
+  }
+  std::string out;
+  for (size_t i = 0; i < options.size(); ++i) {
+    out += "  " + left[i] + std::string(width - left[i].size() + 2, ' ') + options[i].help + "\n";
+  }
+  out += "  -h, --help" + std::string(width > 10 ? width - 10 + 2 : 2, ' ') + "show this help\n";
+  return out;
+}
+
+Result<int> ParseIntFlag(const std::string& flag, const std::string& value, int min, int max) {
+  errno = 0;
+  char* end = nullptr;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno == ERANGE || v < min || v > max) {
+    return InvalidArgument(flag + ": expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                           "], got '" + value + "'");
+  }
+  return static_cast<int>(v);
+}
+
+Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value, double min, double max) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v) || v < min || v > max) {
+    char range[64];
+    std::snprintf(range, sizeof range, "[%g, %g]", min, max);
+    return InvalidArgument(flag + ": expected a number in " + range + ", got '" + value + "'");
+  }
+  return v;
+}
+
+}  // namespace wisp

@@ -1,0 +1,51 @@
+// Command-line parsing for the `wisp` subcommands: each command declares its options in a
+// table, which drives both parsing and the --help text, so the two cannot disagree.
+// Usage errors are InvalidArgument Statuses whose message names the offending flag; the CLI
+// turns them into exit code 1.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace wisp {
+
+// Process exit codes of the `wisp` binary.
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;     // unknown flag, missing value, bad number, unknown command
+constexpr int kExitBadInput = 2;  // unreadable model or audio, network failure, failed download
+
+struct OptionSpec {
+  std::string name;        // long name without dashes: "model"
+  char short_name = 0;     // 'm' for -m; 0 when none
+  std::string value_name;  // "MODEL"; empty: a switch without a value
+  std::string help;        // one line; the default is part of it when there is one
+};
+
+struct ParsedArgs {
+  std::map<std::string, std::string> values;  // last occurrence wins
+  std::map<std::string, bool> switches;
+  std::vector<std::string> positional;
+
+  bool Has(const std::string& name) const { return values.count(name) > 0 || switches.count(name) > 0; }
+  std::string Get(const std::string& name, const std::string& fallback = "") const {
+    auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+};
+
+// Parses args (without the program and command names). Accepts --name VALUE, --name=VALUE,
+// -x VALUE, and "--" ending the options. A lone "-" is a positional argument (stdin audio).
+// --help / -h are always known (as the switch "help").
+Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const std::vector<OptionSpec>& options,
+                             const std::string& command);
+
+// The options block of a --help text, one aligned line per option.
+std::string FormatOptionsHelp(const std::vector<OptionSpec>& options);
+
+// Integer / number parsing for a flag's value; the error names the flag and the accepted range.
+Result<int> ParseIntFlag(const std::string& flag, const std::string& value, int min, int max);
+Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value, double min, double max);
+
+}  // namespace wisp

@@ -1,0 +1,17 @@
+// The `wisp` subcommands. Each takes its arguments after the command name and returns the
+// process exit code (kExitOk, kExitUsage, kExitBadInput from cli_args.h).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace wisp {
+
+// wisp transcribe -m MODEL [options] AUDIO...
+int RunTranscribeCommand(const std::vector<std::string>& args);
+// wisp models list | download NAME...
+int RunModelsCommand(const std::vector<std::string>& args);
+
+// Prints "wisp <command>: <message>" on stderr and returns the exit code.
+int ReportError(const std::string& command, const std::string& message, int exit_code);
+
+}  // namespace wisp

@@ -1,0 +1,261 @@
+// wisp transcribe: model resolution (path or cached name), option validation before any heavy
+// work, one WhisperEngine and ThreadPool for all files, text on stdout and/or result files.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/engine.h"
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "cli/model_download.h"
+#include "pipeline/output_writers.h"
+#include "util/thread_pool.h"
+
+namespace wisp {
+namespace {
+
+constexpr const char* kCommand = "wisp transcribe";
+
+const std::vector<OptionSpec>& TranscribeOptionSpecs() {
+  static const std::vector<OptionSpec> specs = {
+      {"model", 'm', "MODEL", "ggml model file, or a model name (tiny.en, base, ...; see `wisp models list`) "
+                              "taken from the cache and downloaded when missing"},
+      {"language", 'l', "LANG", "spoken language code (en, de, ...); default: en for .en models, else "
+                                "detected from the first 30 s"},
+      {"task", 0, "TASK", "transcribe (default) or translate (into English)"},
+      {"threads", 't', "N", "worker threads (default: the physical cores, " +
+                                std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
+      {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
+      {"temperature", 0, "T", "temperature of the single decoding pass (default 0: greedy)"},
+      {"no-timestamps", 0, "", "decode without timestamp tokens (one segment per 30-s window)"},
+      {"initial-prompt", 0, "TEXT", "text that conditions the first window"},
+      {"tokenizer-file", 0, "PATH", "tiktoken ranks file (default: gpt2.tiktoken / multilingual.tiktoken next "
+                                    "to the model or in $WISP_ASSETS, else the model's own vocabulary)"},
+      {"output-format", 'f', "FORMAT", "write result files: txt, vtt, srt, tsv, json or all "
+                                       "(default all when only --output-dir is given)"},
+      {"output-dir", 'o', "DIR", "directory of the result files, created if missing (default .)"},
+      {"print-timestamps", 0, "", "print \"[MM:SS.mmm --> MM:SS.mmm] text\" lines (openai-whisper's verbose "
+                                  "output) instead of plain text"},
+      {"quiet", 'q', "", "print nothing on stdout (useful with --output-format)"},
+      {"verbose", 'v', "", "report model, tokenizer, backend, threads and timings on stderr"},
+      {"models-dir", 0, "DIR", "model cache for names given to -m (default $WISP_MODELS_DIR, "
+                               "$XDG_CACHE_HOME/wisp or ~/.cache/wisp)"},
+      {"base-url", 0, "URL", "download models from this mirror (default $WISP_MODELS_BASE_URL, else Hugging Face)"},
+  };
+  return specs;
+}
+
+std::string TranscribeHelp() {
+  return "usage: wisp transcribe -m MODEL [options] AUDIO...\n"
+         "\n"
+         "Transcribes each AUDIO file (WAV, or any format ffmpeg reads when built with it; - is stdin)\n"
+         "as openai-whisper's transcribe() does at one temperature, and prints the text on stdout,\n"
+         "one segment per line. --output-format/--output-dir also write <audio name>.<format> files\n"
+         "identical to openai-whisper's.\n"
+         "\n"
+         "options:\n" +
+         FormatOptionsHelp(TranscribeOptionSpecs()) +
+         "\n"
+         "examples:\n"
+         "  wisp transcribe -m tiny.en jfk.wav\n"
+         "  wisp transcribe -m ggml-base.bin -l de -f srt -o subs/ talk.mp3\n"
+         "\n"
+         "exit codes: 0 success, 1 usage error, 2 unreadable model or audio (or failed download)\n";
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Everything the command line asks for, validated before the model is loaded.
+struct TranscribeRequest {
+  std::string model;
+  std::vector<std::string> audio;
+  std::string language;
+  TranscribeOptions options;
+  int threads = 1;
+  Backend backend = Backend::kFast;
+  std::string tokenizer_file;
+  std::vector<OutputFormat> formats;  // empty: no files
+  std::string output_dir;
+  bool print_timestamps = false;
+  bool quiet = false;
+  bool verbose = false;
+  std::string models_dir;
+  std::string base_url;
+};
+
+Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
+  TranscribeRequest r;
+  r.model = args.Get("model");
+  if (r.model.empty()) return InvalidArgument("missing -m/--model MODEL (a ggml file or a model name)");
+  r.audio = args.positional;
+  if (r.audio.empty()) return InvalidArgument("no AUDIO file given");
+  r.language = args.Get("language");
+  r.options.task = args.Get("task", "transcribe");
+  if (r.options.task != "transcribe" && r.options.task != "translate") {
+    return InvalidArgument("--task: expected transcribe or translate, got '" + r.options.task + "'");
+  }
+  r.threads = ThreadPool::DefaultThreadCount();
+  if (args.Has("threads")) {
+    Result<int> threads = ParseIntFlag("--threads", args.Get("threads"), 1, 1024);
+    if (!threads.ok()) return threads.status();
+    r.threads = *threads;
+  }
+  const std::string backend = args.Get("backend", "fast");
+  if (backend == "reference") {
+    r.backend = Backend::kReference;
+  } else if (backend != "fast") {
+    return InvalidArgument("--backend: expected fast or reference, got '" + backend + "'");
+  }
+  if (args.Has("temperature")) {
+    Result<double> t = ParseDoubleFlag("--temperature", args.Get("temperature"), 0.0, 100.0);
+    if (!t.ok()) return t.status();
+    r.options.temperature = *t;
+  }
+  r.options.without_timestamps = args.Has("no-timestamps");
+  r.options.initial_prompt = args.Get("initial-prompt");
+  r.tokenizer_file = args.Get("tokenizer-file");
+  if (!r.tokenizer_file.empty() && !FileExists(r.tokenizer_file)) {
+    return InvalidArgument("--tokenizer-file: no such file '" + r.tokenizer_file + "'");
+  }
+  if (args.Has("output-format") || args.Has("output-dir")) {
+    Result<std::vector<OutputFormat>> formats = ParseOutputFormats(args.Get("output-format", "all"));
+    if (!formats.ok()) return InvalidArgument("--output-format: " + formats.status().message());
+    r.formats = *formats;
+    r.output_dir = args.Get("output-dir", ".");
+  }
+  r.print_timestamps = args.Has("print-timestamps");
+  r.quiet = args.Has("quiet");
+  r.verbose = args.Has("verbose");
+  r.models_dir = args.Get("models-dir");
+  r.base_url = ResolveModelsBaseUrl(args.Get("base-url"));
+  return r;
+}
+
+// A path as given, or a catalogue name resolved in (and if needed downloaded into) the cache.
+Result<std::string> ResolveModelPath(const TranscribeRequest& r) {
+  if (FileExists(r.model)) return r.model;
+  if (FindCatalogModel(r.model) == nullptr) {
+    return NotFound("model '" + r.model + "' not found: no such file, and not a model name "
+                    "(`wisp models list` shows the names)");
+  }
+  std::string cache_dir = r.models_dir;
+  if (cache_dir.empty()) {
+    Result<std::string> dir = ModelsCacheDir();
+    if (!dir.ok()) return dir.status();
+    cache_dir = *dir;
+  }
+  return EnsureCachedModel(r.model, cache_dir, r.base_url, stderr, isatty(STDERR_FILENO) != 0);
+}
+
+// openai-whisper's verbose line, printed as each window is decoded (before blank or
+// zero-length segments are cleared, as the official prints them).
+void PrintTimestampedSegment(const Segment& s) {
+  const std::string line = "[" + FormatTimestamp(s.start, false, '.') + " --> " +
+                           FormatTimestamp(s.end, false, '.') + "] " + ToPythonUtf8(s.text);
+  std::fprintf(stdout, "%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// Plain text is printed once the file is done, so that stdout equals the .txt file.
+void PrintPlainText(const TranscribeRequest& r, const TranscriptionResult& result) {
+  if (r.quiet || r.print_timestamps) return;
+  std::fputs(RenderTxt(result).c_str(), stdout);
+  std::fflush(stdout);
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int RunTranscribeCommand(const std::vector<std::string>& argv) {
+  Result<ParsedArgs> args = ParseArgs(argv, TranscribeOptionSpecs(), kCommand);
+  if (!args.ok()) return ReportError(kCommand, args.status().message(), kExitUsage);
+  if (args->Has("help")) {
+    std::fputs(TranscribeHelp().c_str(), stdout);
+    return kExitOk;
+  }
+  Result<TranscribeRequest> request = BuildRequest(*args);
+  if (!request.ok()) {
+    return ReportError(kCommand, request.status().message() + " (see `wisp transcribe --help`)", kExitUsage);
+  }
+  TranscribeRequest& r = *request;
+
+  Result<std::string> model_path = ResolveModelPath(r);
+  if (!model_path.ok()) return ReportError(kCommand, model_path.status().message(), kExitBadInput);
+  const auto load_start = std::chrono::steady_clock::now();
+  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(*model_path, r.tokenizer_file);
+  if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
+  const HParams& hp = (*engine)->hparams();
+  if (r.verbose) {
+    std::fprintf(stderr, "model: %s (%s, %d+%d layers, width %d, ftype %d), loaded in %.2f s\n",
+                 model_path->c_str(), hp.multilingual() ? "multilingual" : "English-only", hp.n_audio_layer,
+                 hp.n_text_layer, hp.n_audio_state, hp.ftype, SecondsSince(load_start));
+    std::fprintf(stderr, "tokenizer: %s\n", (*engine)->tokenizer_source().c_str());
+    std::fprintf(stderr, "backend: %s, threads: %d\n", r.backend == Backend::kFast ? "fast" : "reference", r.threads);
+  }
+
+  // Language: English-only models always decode English (openai-whisper's cli warns and does the
+  // same); otherwise the code must name one of the model's language tokens.
+  if (!hp.multilingual()) {
+    if (!r.language.empty() && r.language != "en") {
+      std::fprintf(stderr, "%s: warning: %s is an English-only model but --language is '%s'; using English\n",
+                   kCommand, model_path->c_str(), r.language.c_str());
+    }
+    r.options.language = "en";
+  } else {
+    if (!r.language.empty() && (*engine)->tokenizer().LanguageToken(r.language) < 0) {
+      return ReportError(kCommand, "--language: unknown language code '" + r.language + "' (en, de, fr, ...)",
+                         kExitUsage);
+    }
+    r.options.language = r.language;
+  }
+  if (!r.formats.empty()) {
+    const Status made = CreateDirectories(r.output_dir);
+    if (!made.ok()) return ReportError(kCommand, "--output-dir: " + made.message(), kExitBadInput);
+  }
+
+  if (r.print_timestamps && !r.quiet) r.options.on_segment = PrintTimestampedSegment;
+  ThreadPool pool(r.threads);
+  OpContext ctx;
+  ctx.pool = &pool;
+  ctx.backend = r.backend;
+  int exit_code = kExitOk;
+  for (const std::string& audio : r.audio) {
+    const auto start = std::chrono::steady_clock::now();
+    Result<TranscriptionResult> result = (*engine)->TranscribeFile(audio, r.options, ctx);
+    if (!result.ok()) {
+      // Like openai-whisper's cli: report, skip this file, go on with the next.
+      ReportError(kCommand, result.status().message(), kExitBadInput);
+      exit_code = kExitBadInput;
+      continue;
+    }
+    if (r.verbose) {
+      std::fprintf(stderr, "%s: %zu segments, language %s, %.2f s\n", audio.c_str(), result->segments.size(),
+                   result->language.c_str(), SecondsSince(start));
+    }
+    PrintPlainText(r, *result);
+    for (OutputFormat format : r.formats) {
+      std::string written;
+      const Status st = WriteOutputFile(format, *result, r.output_dir, audio, &written);
+      if (!st.ok()) {
+        ReportError(kCommand, st.message(), kExitBadInput);
+        exit_code = kExitBadInput;
+      } else if (r.verbose) {
+        std::fprintf(stderr, "wrote %s\n", written.c_str());
+      }
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace wisp

@@ -1,0 +1,69 @@
+// Result files byte-identical to openai-whisper's whisper/utils.py writers (WriteTXT, WriteVTT,
+// WriteSRT, WriteTSV, WriteJSON) for results without word timestamps, plus the small pieces of
+// Python semantics they depend on (round-half-even, str.strip, float repr, json.dump escaping).
+//
+// Segment texts arrive as raw token bytes (Tokenizer::Decode). openai-whisper's texts are python
+// str produced by bytes.decode("utf-8", errors="replace"), so every writer first applies the same
+// replacement (ToPythonUtf8) and then works on valid UTF-8.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/transcribe.h"
+#include "util/status.h"
+
+namespace wisp {
+
+enum class OutputFormat { kTxt, kVtt, kSrt, kTsv, kJson };
+
+// The file extension, which is also the --output-format name ("txt", "vtt", ...).
+const char* OutputFormatExtension(OutputFormat format);
+
+// "txt" | "vtt" | "srt" | "tsv" | "json" -> one format; "all" -> all five in openai-whisper's
+// order (txt, vtt, srt, tsv, json). Anything else is InvalidArgument naming the choices.
+Result<std::vector<OutputFormat>> ParseOutputFormats(std::string_view name);
+
+// whisper.utils.format_timestamp: milliseconds = round(seconds * 1000) (half to even, like
+// python's round), hours shown when always_include_hours or non-zero, "MM:SS<marker>mmm".
+// seconds must be >= 0 (openai-whisper asserts it; negative input is clamped to 0 here).
+std::string FormatTimestamp(double seconds, bool always_include_hours, char decimal_marker);
+
+// bytes.decode("utf-8", errors="replace"): every maximal ill-formed subsequence becomes one
+// U+FFFD, exactly as CPython's decoder does it (so the U+FFFD count matches too).
+std::string ToPythonUtf8(std::string_view bytes);
+
+// str.strip() on valid UTF-8: removes leading and trailing characters for which python's
+// str.isspace() is true (ASCII whitespace, \x1c-\x1f, U+0085, U+00A0, U+1680, U+2000-U+200A,
+// U+2028, U+2029, U+202F, U+205F, U+3000).
+std::string_view PythonStrip(std::string_view utf8);
+
+// repr(float) as json.dump writes it: shortest round-trip digits, fixed notation when the
+// decimal exponent is in [-4, 16), else "d.ddde+XX"; NaN/Infinity/-Infinity as json.dump does.
+std::string PythonFloatRepr(double value);
+
+// A JSON string literal (with quotes) as json.dump(ensure_ascii=True) writes it: \" \\ \n \r \t
+// \b \f, every other character outside ' '..'~' as \uXXXX (lowercase hex), characters above
+// U+FFFF as a UTF-16 surrogate pair. Input must be valid UTF-8 (see ToPythonUtf8).
+std::string JsonStringAscii(std::string_view utf8);
+
+// Whole file contents, byte for byte what the corresponding openai-whisper writer produces.
+std::string RenderTxt(const TranscriptionResult& result);
+std::string RenderVtt(const TranscriptionResult& result);
+std::string RenderSrt(const TranscriptionResult& result);
+std::string RenderTsv(const TranscriptionResult& result);
+std::string RenderJson(const TranscriptionResult& result);
+std::string RenderOutput(OutputFormat format, const TranscriptionResult& result);
+
+// os.path.join(output_dir, splitext(basename(audio_path))[0] + "." + ext), with python's
+// splitext rule (leading dots of the name do not start an extension: ".wav" has none).
+std::string OutputPath(const std::string& output_dir, const std::string& audio_path,
+                       OutputFormat format);
+
+// Renders and writes one file at OutputPath; the Status names the file on failure.
+// On success *written_path (if not null) holds the path written.
+Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result,
+                       const std::string& output_dir, const std::string& audio_path,
+                       std::string* written_path = nullptr);
+
+}  // namespace wisp
