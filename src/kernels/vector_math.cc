@@ -4,7 +4,10 @@ namespace wisp::kernels {
 
 float ScaledExpSumGeneric(float*, int64_t, float, float);
 void GeluErfGeneric(float*, int64_t);
+void WeightedRowSumGeneric(const float*, int64_t, const float*, int64_t, int64_t, float*);
 #if defined(__x86_64__)
+void WeightedRowSumAvx2(const float*, int64_t, const float*, int64_t, int64_t, float*);
+void WeightedRowSumAvx512(const float*, int64_t, const float*, int64_t, int64_t, float*);
 float ScaledExpSumAvx2(float*, int64_t, float, float);
 void GeluErfAvx2(float*, int64_t);
 float ScaledExpSumAvx512(float*, int64_t, float, float);
@@ -28,6 +31,16 @@ void GeluErf(Isa isa, float* x, int64_t n) {
     case Isa::kAvx2: return GeluErfAvx2(x, n);
 #endif
     default: return GeluErfGeneric(x, n);
+  }
+}
+
+void WeightedRowSum(Isa isa, const float* p, int64_t n, const float* V, int64_t ldv, int64_t dim, float* out) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return WeightedRowSumAvx512(p, n, V, ldv, dim, out);
+    case Isa::kAvx2: return WeightedRowSumAvx2(p, n, V, ldv, dim, out);
+#endif
+    default: return WeightedRowSumGeneric(p, n, V, ldv, dim, out);
   }
 }
 

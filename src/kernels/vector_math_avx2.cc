@@ -3,6 +3,7 @@
 namespace wisp::kernels {
 #define VEC_WIDTH 8
 #define EXP_FN ScaledExpSumAvx2
+#define WRS_FN WeightedRowSumAvx2
 #define GELU_FN GeluErfAvx2
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

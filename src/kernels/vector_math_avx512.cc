@@ -3,6 +3,7 @@
 namespace wisp::kernels {
 #define VEC_WIDTH 16
 #define EXP_FN ScaledExpSumAvx512
+#define WRS_FN WeightedRowSumAvx512
 #define GELU_FN GeluErfAvx512
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

@@ -3,6 +3,7 @@
 namespace wisp::kernels {
 #define VEC_WIDTH 4
 #define EXP_FN ScaledExpSumGeneric
+#define WRS_FN WeightedRowSumGeneric
 #define GELU_FN GeluErfGeneric
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

@@ -59,5 +59,26 @@ TEST(VectorMath, GeluMatchesErfForm) {
   }
 }
 
+TEST(VectorMath, WeightedRowSumMatchesLoop) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (int t = 0; t < n_isa; ++t) {
+    for (int dim : {1, 7, 64, 80}) {
+      const int n = 37, ldv = dim + 5;
+      std::vector<float> p(n), V(n * ldv), out(dim);
+      for (auto& x : p) x = d(rng);
+      for (auto& x : V) x = d(rng);
+      WeightedRowSum(isas[t], p.data(), n, V.data(), ldv, dim, out.data());
+      for (int i = 0; i < dim; ++i) {
+        double r = 0;
+        for (int j = 0; j < n; ++j) r += double(p[j]) * V[j * ldv + i];
+        EXPECT_NEAR(out[i], r, 1e-4) << IsaName(isas[t]) << " dim " << dim;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wisp::kernels

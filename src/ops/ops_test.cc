@@ -96,7 +96,8 @@ TEST_P(OpsTest, Conv1dK3) {
 TEST_P(OpsTest, Attention) {
   struct Case { int n_q, n_kv, heads, dh; bool causal; int offset; };
   for (Case c : {Case{1, 1, 1, 64, true, 0}, Case{1, 37, 6, 64, true, 36}, Case{5, 9, 2, 16, true, 4},
-                 Case{40, 40, 6, 64, true, 0}, Case{70, 150, 4, 32, false, 0}, Case{3, 1500, 6, 64, false, 0}}) {
+                 Case{40, 40, 6, 64, true, 0}, Case{50, 50, 2, 64, true, 0}, Case{20, 60, 3, 64, true, 40},
+                 Case{70, 150, 4, 32, false, 0}, Case{3, 1500, 6, 64, false, 0}}) {
     const int w = c.heads * c.dh;
     // Strided q/k/v as the model passes them (slices of a fused projection buffer).
     auto q = Random(c.n_q * (w + 5), rng_), k = Random(c.n_kv * (w + 2), rng_), v = Random(c.n_kv * (w + 1), rng_);

@@ -1,0 +1,93 @@
+// Fast multi-head attention. Scores, scale, causal mask, softmax and the value product run
+// per (head, block of queries), so only a (block x n_kv) tile of scores ever exists, never the
+// n_q x n_kv matrix (1500 x 1500 per head in the encoder).
+// - Many queries (encoder, decoder prompt): K^T and V of each head are packed into GEMM panels
+//   once per call, and both products run on the packed outer-product kernel.
+// - Few queries (one decoding step): packing would cost as much as the products, so scores are
+//   dot products against the K rows and the output a weighted sum of the V rows.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/gemm_packed.h"
+#include "kernels/vector_math.h"
+#include "ops/ops_fast.h"
+
+namespace wisp::fast {
+namespace {
+
+const kernels::Isa kIsa = kernels::DetectIsa();
+
+// Softmax of row[0, visible) at the given scale, in place; zeroes row[visible, width).
+void ScaledSoftmax(float* row, int64_t visible, int64_t width, float scale) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
+  const float sum = kernels::ScaledExpSum(kIsa, row, visible, scale, mx * scale);
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
+  for (int64_t j = visible; j < width; ++j) row[j] = 0.0f;
+}
+
+void RunJobs(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool == nullptr) return fn(0, n);
+  pool->ParallelFor(n, 1, fn);
+}
+
+}  // namespace
+
+void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
+               const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
+               int64_t q_offset, float* out) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int64_t width = n_heads * head_dim;
+  auto visible_for = [&](int64_t i) { return causal ? std::min(n_kv, q_offset + i + 1) : n_kv; };
+
+  if (n_q <= 4) {
+    RunJobs(pool, n_heads, [&](int64_t h0, int64_t h1) {
+      std::vector<float> s(static_cast<size_t>(n_kv));
+      for (int64_t h = h0; h < h1; ++h) {
+        for (int64_t i = 0; i < n_q; ++i) {
+          const int64_t visible = visible_for(i);
+          kernels::GemmNT(kIsa, q + i * ldq + h * head_dim, ldq, k + h * head_dim, ldk, nullptr, s.data(), n_kv, 0,
+                          1, 0, visible, head_dim);
+          ScaledSoftmax(s.data(), visible, visible, scale);
+          kernels::WeightedRowSum(kIsa, s.data(), visible, v + h * head_dim, ldv, head_dim,
+                                  out + i * width + h * head_dim);
+        }
+      }
+    });
+    return;
+  }
+
+  const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
+  const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
+  std::vector<float> kt(kt_size * n_heads), vp(v_size * n_heads);
+  RunJobs(pool, n_heads, [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h) {
+      kernels::PackTransposed(kIsa, k + h * head_dim, ldk, n_kv, head_dim, kt.data() + h * kt_size);
+      kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, vp.data() + h * v_size);
+    }
+  });
+
+  constexpr int64_t kQBlock = 48;
+  const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
+  RunJobs(pool, n_heads * n_qb, [&](int64_t w0, int64_t w1) {
+    std::vector<float> s(static_cast<size_t>(kQBlock * n_kv));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
+      const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
+      kernels::GemmPacked(kIsa, q + i0 * ldq + h * head_dim, ldq, kt.data() + h * kt_size, head_dim, head_dim, n_kv,
+                          nullptr,
+                          s.data(), n_kv, 0, i1 - i0, 0, kv_end, false);
+      for (int64_t i = i0; i < i1; ++i) ScaledSoftmax(s.data() + (i - i0) * n_kv, visible_for(i), kv_end, scale);
+      // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
+      kernels::GemmPacked(kIsa, s.data(), n_kv, vp.data() + h * v_size, n_kv, kv_end, head_dim, nullptr,
+                          out + i0 * width + h * head_dim, width, 0, i1 - i0, 0, head_dim, false);
+    }
+  });
+}
+
+}  // namespace wisp::fast
