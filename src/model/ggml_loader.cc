@@ -11,6 +11,7 @@
 // into the mapping and converts the rest. So a corrupt count can never cause a large allocation,
 // and a truncated file fails fast.
 #include "model/ggml_loader.h"
+#include "model/weight_packing.h"
 
 #include <bit>
 #include <cstdint>
@@ -305,6 +306,7 @@ Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size
   WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, model.get()));
   model->mel_filters = std::move(header->mel_filters);
   model->vocab = std::move(header->vocab);
+  PackWeightsForFastBackend(&model->weights);
   return model;
 }
 

@@ -9,6 +9,7 @@
 
 #include "model/decoder.h"
 #include "model/encoder.h"
+#include "model/weight_packing.h"
 
 namespace wisp {
 namespace {
@@ -92,6 +93,7 @@ double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST(Model, FastBackendMatchesReferenceAndCacheMatchesFullPass) {
   RandomModel model(3);
+  PackWeightsForFastBackend(&model.w);  // as the loader does: the fast backend runs packed
   const ModelWeights& w = model.w;
   const HParams& hp = w.hparams;
   std::mt19937 rng(5);

@@ -32,7 +32,7 @@ void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear&
 // y (n, out) = x (n, in) W^T + b for one Linear layer, into a buffer of row stride ldy.
 inline void ApplyLinear(const OpContext& ctx, const Linear& l, const float* x, int64_t n, float* y,
                         int64_t ldy) {
-  LinearOp(ctx, x, n, l.w.cols(), l.w.data, l.w.rows(), l.b.data, y, ldy);
+  LinearOp(ctx, x, n, l.w.cols(), l.w.data, l.w.rows(), l.b.data, y, ldy, l.w.packed);
 }
 
 }  // namespace wisp

@@ -32,6 +32,11 @@ struct HParams {
 // An f32 view of a weight tensor. ndim <= 3; shape[i] for i >= ndim is 1.
 struct Tensor {
   const float* data = nullptr;
+  // For 2-D weights used as a matrix product's right-hand side (Linear layers, conv kernels,
+  // the token embedding's vocabulary projection): the same values in the fast backend's panel
+  // layout, made once at load (see model/weight_packing.h). Null: the fast path packs nothing
+  // and reads `data` (slower).
+  const float* packed = nullptr;
   int ndim = 0;
   std::array<int64_t, 3> shape{1, 1, 1};
   int64_t numel() const { return shape[0] * shape[1] * shape[2]; }

@@ -4,6 +4,7 @@
 // Activations are f32, row-major; a "matrix" (rows, cols) is contiguous unless a stride is given.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "ops/profiler.h"
 #include "util/thread_pool.h"
@@ -21,8 +22,13 @@ struct OpContext {
 
 // y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
 // bias may be null. ldy is the row stride of y (>= N), so results can land in a wider buffer.
+// packed_w: W as PackLinearWeight made it (optional; the fast backend's way to read W).
 void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
-            const float* bias, float* y, int64_t ldy);
+              const float* bias, float* y, int64_t ldy, const float* packed_w = nullptr);
+
+// W (N, K) in the fast backend's GEMM panel layout, for LinearOp's packed_w. Done once per
+// weight at model load, never per call.
+std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
 void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,
@@ -38,8 +44,10 @@ void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n);
 // x element (channel c, time t) is x[c * cs + t * ts]: (cs, ts) = (t_in, 1) for PyTorch's
 // channel-major input, (1, c_in) for time-major activations. W: (c_out, c_in, 3).
 // y: (t_out, c_out) time-major. t_out = (t_in + 2 - 3) / stride + 1.
+// packed_w: W viewed as (c_out, 3 c_in) and packed by PackLinearWeight (optional).
 void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts,
-              const float* W, const float* bias, int64_t c_out, int stride, float* y);
+              const float* W, const float* bias, int64_t c_out, int stride, float* y,
+              const float* packed_w = nullptr);
 
 // Multi-head scaled dot-product attention for one sequence.
 // q: (n_q, H*dh) with row stride ldq; k, v: (n_kv, H*dh) with row strides ldk, ldv.

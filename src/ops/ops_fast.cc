@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_packed.h"
 #include "kernels/vector_math.h"
 
 namespace wisp::fast {
@@ -26,12 +27,24 @@ void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<vo
 }  // namespace
 
 void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
-            float* y, int64_t ldy) {
+            float* y, int64_t ldy, const float* packed_w) {
   // Split the output columns: every thread streams a disjoint part of W (the large operand in
   // decoding), reading all of x, which is small or cache-resident.
+  if (packed_w != nullptr) {
+    ForRange(pool, N, kernels::PanelWidth(kIsa), [&](int64_t n0, int64_t n1) {
+      kernels::GemmPacked(kIsa, x, K, packed_w, K, K, N, bias, y, ldy, 0, M, n0, n1, false);
+    });
+    return;
+  }
   ForRange(pool, N, 16, [&](int64_t n0, int64_t n1) {
     kernels::GemmNT(kIsa, x, K, W, K, bias, y, ldy, 0, M, n0, n1, K);
   });
+}
+
+std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) {
+  std::vector<float> packed(kernels::PackedSize(kIsa, K, N));
+  kernels::PackTransposed(kIsa, W, K, N, K, packed.data());
+  return packed;
 }
 
 void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
@@ -63,8 +76,8 @@ void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n) {
   });
 }
 
-void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W, const float* bias,
-              int64_t c_out, int stride, float* y) {
+void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W,
+              const float* bias, int64_t c_out, int stride, float* y, const float* packed_w) {
   // im2col: row t holds the 3-tap input patch of every channel in W's (c_in, 3) order, so the
   // convolution becomes one NT GEMM against W viewed as (c_out, 3 c_in).
   const int64_t t_out = (t_in + 2 - 3) / stride + 1;
@@ -81,7 +94,7 @@ void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int6
       }
     }
   });
-  Linear(pool, cols.data(), t_out, K, W, c_out, bias, y, c_out);
+  Linear(pool, cols.data(), t_out, K, W, c_out, bias, y, c_out, packed_w);
 }
 
 }  // namespace wisp::fast

@@ -55,6 +55,10 @@ TEST_P(OpsTest, Linear) {
     LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y1.data(), N + 3);
     LinearOp(ref_, x.data(), M, K, W.data(), N, b.data(), y2.data(), N + 3);
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << M << "x" << K << "x" << N;
+    const std::vector<float> packed = PackLinearWeight(W.data(), N, K);
+    std::vector<float> y3(M * (N + 3));
+    LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y3.data(), N + 3, packed.data());
+    EXPECT_LT(Nmse(y3, y2), kMaxNmse) << "packed " << M << "x" << K << "x" << N;
   }
 }
 
@@ -84,6 +88,10 @@ TEST_P(OpsTest, Conv1dK3) {
     Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y1.data());
     Conv1dK3(ref_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y2.data());
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << "stride " << stride;
+    const std::vector<float> packed = PackLinearWeight(W.data(), c_out, 3 * c_in);
+    std::vector<float> y4(y1.size());
+    Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y4.data(), packed.data());
+    EXPECT_LT(Nmse(y4, y2), kMaxNmse) << "packed, stride " << stride;
     // The same input stored time-major gives the same result.
     std::vector<float> xt(x.size()), y3(y1.size());
     for (int c = 0; c < c_in; ++c)
