@@ -350,6 +350,83 @@ TEST_F(DownloadTest, EnsureCachedModelDownloadsOnceFromMirror) {
   EXPECT_NE(unknown.status().message().find("wisp models list"), std::string::npos);
 }
 
+// --- Tokenizer ranks (openai-whisper's gpt2.tiktoken / multilingual.tiktoken) ---
+
+std::string SharedFile(const std::string& name) { return std::string(WISP_SHARED_DATA_DIR) + "/" + name; }
+
+TEST(TokenizerAsset, MatchesModelNamesAndTheSharedFiles) {
+  for (const char* name : {"tiny.en", "base.en", "tiny.en-q5_1", "small.en-tdrz", "medium.en-q5_0"}) {
+    EXPECT_STREQ(TokenizerAssetForModel(name).file_name, "gpt2.tiktoken") << name;
+  }
+  for (const char* name : {"tiny", "base-q8_0", "large-v3", "large-v3-turbo-q5_0"}) {
+    EXPECT_STREQ(TokenizerAssetForModel(name).file_name, "multilingual.tiktoken") << name;
+  }
+  // Every catalogue model maps to one of the two files.
+  for (const ModelCatalogEntry& m : ModelCatalog()) {
+    const std::string file = TokenizerAssetForModel(m.name).file_name;
+    EXPECT_TRUE(file == "gpt2.tiktoken" || file == "multilingual.tiktoken") << m.name;
+  }
+  // The committed checksums and sizes are those of the team's copies of openai-whisper's files.
+  for (const char* model : {"tiny.en", "tiny"}) {
+    const TokenizerAsset& asset = TokenizerAssetForModel(model);
+    const std::string path = SharedFile(asset.file_name);
+    if (!Exists(path)) GTEST_SKIP() << "shared data missing: " << path;
+    const std::string data = ReadAll(path);
+    EXPECT_EQ(Sha1Hex(data), asset.sha1) << path;
+    EXPECT_EQ(static_cast<int64_t>(data.size()), asset.bytes) << path;
+  }
+}
+
+TEST(TokenizerAsset, BaseUrlPrecedence) {
+  unsetenv("WISP_ASSETS_BASE_URL");
+  EXPECT_EQ(ResolveAssetsBaseUrl(""), "https://raw.githubusercontent.com/openai/whisper/main/whisper/assets");
+  setenv("WISP_ASSETS_BASE_URL", "http://mirror/assets", 1);
+  EXPECT_EQ(ResolveAssetsBaseUrl(""), "http://mirror/assets");
+  EXPECT_EQ(ResolveAssetsBaseUrl("http://flag"), "http://flag");
+  unsetenv("WISP_ASSETS_BASE_URL");
+}
+
+TEST_F(DownloadTest, EnsureCachedTokenizerFetchesVerifiesAndCaches) {
+  const std::string ranks_path = SharedFile("gpt2.tiktoken");
+  if (!Exists(ranks_path)) GTEST_SKIP() << "shared data missing: " << ranks_path;
+  const std::string ranks = ReadAll(ranks_path);
+  TestHttpServer server("/assets/gpt2.tiktoken", ranks);
+  server.DropNextResponses(1, 100000);  // one dropped connection, resumed within the call
+  const std::string cache = dir_ + "/cache";
+  Result<std::string> path = EnsureCachedTokenizer("base.en", cache, server.base_url() + "/assets/", nullptr, false);
+  ASSERT_TRUE(path.ok()) << path.status().message();
+  EXPECT_EQ(*path, cache + "/gpt2.tiktoken");
+  EXPECT_EQ(ReadAll(*path), ranks);
+  EXPECT_FALSE(Exists(*path + ".part"));
+  EXPECT_EQ(server.ranges(), (std::vector<std::string>{"", "bytes=100000-"}));
+  Result<std::string> again = EnsureCachedTokenizer("tiny.en-q5_1", cache, server.base_url() + "/assets", nullptr, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *path);
+  EXPECT_EQ(server.ranges().size(), 2u);  // served from the cache the second time
+}
+
+TEST_F(DownloadTest, EnsureCachedTokenizerRejectsWrongRanks) {
+  // A file that is not openai-whisper's multilingual.tiktoken never lands under its name.
+  TestHttpServer server("/multilingual.tiktoken", blob_);
+  const std::string cache = dir_ + "/cache";
+  Result<std::string> path = EnsureCachedTokenizer("large-v3", cache, server.base_url(), nullptr, false);
+  ASSERT_FALSE(path.ok());
+  EXPECT_EQ(path.status().kind(), ErrorKind::kBadInput);
+  EXPECT_NE(path.status().message().find("checksum mismatch"), std::string::npos) << path.status().message();
+  EXPECT_NE(path.status().message().find(TokenizerAssetForModel("large-v3").sha1), std::string::npos);
+  EXPECT_FALSE(Exists(cache + "/multilingual.tiktoken"));
+  EXPECT_FALSE(Exists(cache + "/multilingual.tiktoken.part"));
+  EXPECT_EQ(server.ranges(), std::vector<std::string>{""});
+
+  // Unreachable: the advice is about the tokenizer file, not the model.
+  Result<std::string> offline = EnsureCachedTokenizer("tiny", cache, "http://127.0.0.1:1", nullptr, false);
+  ASSERT_FALSE(offline.ok());
+  EXPECT_EQ(offline.status().kind(), ErrorKind::kNetwork);
+  EXPECT_NE(offline.status().message().find("copy multilingual.tiktoken"), std::string::npos)
+      << offline.status().message();
+  EXPECT_NE(offline.status().message().find("--tokenizer-file"), std::string::npos);
+}
+
 TEST(ModelCatalog, NamesUrlsAndChecksums) {
   const auto& catalog = ModelCatalog();
   EXPECT_EQ(catalog.size(), 30u);

@@ -71,6 +71,8 @@ int main(void) {
   CHECK(strcmp(wisp_result_text(NULL), "") == 0);
   CHECK(wisp_result_segment_tokens(NULL, 0) == NULL);
   CHECK(wisp_model_n_vocab(NULL) == 0);
+  CHECK(strcmp(wisp_model_tokenizer_source(NULL), "") == 0);
+  CHECK(wisp_model_tokenizer_is_fallback(NULL) == 0);
   wisp_result_free(NULL);
   wisp_model_free(NULL);
   wisp_free_string(NULL);

@@ -68,6 +68,43 @@ class ApiTest : public ::testing::Test {
 };
 std::string ApiTest::model_path_;
 
+// With no tiktoken file anywhere on the search path the model's own vocab is used, and the C
+// API says so (front ends warn: non-ASCII text may decode differently).
+TEST_F(ApiTest, ReportsTheGgmlVocabFallback) {
+  char dir[] = "/tmp/wisp_api_fallback_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string copy = std::string(dir) + "/ggml-model.bin";
+  ASSERT_EQ(std::system(("cp '" + model_path_ + "' '" + copy + "'").c_str()), 0);
+  const char* saved_home = std::getenv("HOME");
+  const std::string home = saved_home != nullptr ? saved_home : "";
+  for (const char* v : {"WISP_ASSETS", "WISP_MODELS_DIR", "XDG_CACHE_HOME"}) unsetenv(v);
+  setenv("HOME", dir, 1);  // an empty cache
+  wisp_model* model = nullptr;
+  const wisp_status st = wisp_model_load(copy.c_str(), nullptr, &model, nullptr);
+  if (saved_home != nullptr) setenv("HOME", home.c_str(), 1);
+  ASSERT_EQ(st, WISP_OK);
+  EXPECT_EQ(wisp_model_tokenizer_is_fallback(model), 1);
+  const std::string source = wisp_model_tokenizer_source(model);
+  EXPECT_NE(source.find("the vocabulary embedded in " + copy), std::string::npos) << source;
+  EXPECT_NE(source.find("214 non-UTF-8 tokens are lost"), std::string::npos) << source;
+
+  // The model cache is searched too: a gpt2.tiktoken there replaces the fallback.
+  const std::string tiktoken = std::string(WISP_SHARED_DATA_DIR) + "/gpt2.tiktoken";
+  if (access(tiktoken.c_str(), R_OK) == 0) {
+    const std::string cache = std::string(dir) + "/cache";
+    ASSERT_EQ(std::system(("mkdir -p '" + cache + "' && cp '" + tiktoken + "' '" + cache + "/'").c_str()), 0);
+    setenv("WISP_MODELS_DIR", cache.c_str(), 1);
+    wisp_model* cached = nullptr;
+    ASSERT_EQ(wisp_model_load(copy.c_str(), nullptr, &cached, nullptr), WISP_OK);
+    unsetenv("WISP_MODELS_DIR");
+    EXPECT_EQ(wisp_model_tokenizer_is_fallback(cached), 0);
+    EXPECT_EQ(std::string(wisp_model_tokenizer_source(cached)), "tiktoken file " + cache + "/gpt2.tiktoken");
+    wisp_model_free(cached);
+  }
+  wisp_model_free(model);
+  std::system(("rm -rf '" + std::string(dir) + "'").c_str());
+}
+
 TEST_F(ApiTest, ConcurrentTranscriptionsShareOneModel) {
   const std::string tiktoken = std::string(WISP_SHARED_DATA_DIR) + "/gpt2.tiktoken";
   wisp_model* model = nullptr;
@@ -79,6 +116,12 @@ TEST_F(ApiTest, ConcurrentTranscriptionsShareOneModel) {
   EXPECT_EQ(err, nullptr);
   EXPECT_EQ(wisp_model_is_multilingual(model), 0);
   EXPECT_EQ(wisp_model_n_vocab(model), 51864);
+  if (access(tiktoken.c_str(), R_OK) == 0) {
+    EXPECT_EQ(std::string(wisp_model_tokenizer_source(model)), "tiktoken file " + tiktoken);
+    EXPECT_EQ(wisp_model_tokenizer_is_fallback(model), 0);
+  }
+  EXPECT_STREQ(wisp_model_tokenizer_source(nullptr), "");
+  EXPECT_EQ(wisp_model_tokenizer_is_fallback(nullptr), 0);
 
   const std::string audio = std::string(WISP_TEST_DATA_DIR) + "/speech1.wav";
   wisp_params params = wisp_params_default();

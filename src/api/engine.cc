@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "audio/audio_loader.h"
@@ -31,6 +32,20 @@ std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, cons
   std::vector<std::string> paths = {DirectoryOf(model_path) + "/" + name};
   const char* assets = std::getenv("WISP_ASSETS");
   if (assets != nullptr && *assets != '\0') paths.push_back(std::string(assets) + "/" + name);
+  // Where `wisp models download` puts them; the same precedence as ModelsCacheDir in
+  // src/cli/model_download.cc (the api layer cannot include the cli's).
+  std::string cache;
+  if (const char* dir = std::getenv("WISP_MODELS_DIR"); dir != nullptr && *dir != '\0') {
+    cache = dir;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    cache = std::string(xdg) + "/wisp";
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    cache = std::string(home) + "/.cache/wisp";
+  }
+  if (!cache.empty()) {
+    const std::string path = cache + "/" + name;
+    if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
+  }
   return paths;
 }
 
@@ -56,17 +71,20 @@ Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& mo
       return Status(tokenizer.status().kind() == ErrorKind::kNotFound ? ErrorKind::kNotFound : ErrorKind::kBadInput,
                     "tokenizer file " + tiktoken_path + ": " + tokenizer.status().message());
     }
-    return std::unique_ptr<WhisperEngine>(
-        new WhisperEngine(std::move(model), std::move(*tokenizer), "tiktoken file " + tiktoken_path));
+    return std::unique_ptr<WhisperEngine>(new WhisperEngine(std::move(model), std::move(*tokenizer),
+                                                            "tiktoken file " + tiktoken_path, false));
   }
   Result<Tokenizer> tokenizer = Tokenizer::FromGgmlVocab(model->vocab, hparams.n_vocab);
   if (!tokenizer.ok()) {
     return BadInput("vocabulary of " + model_path + ": " + tokenizer.status().message());
   }
   std::string source = "the vocabulary embedded in " + model_path + " (no " + TiktokenFileNameFor(hparams) +
-                       " found next to the model or in $WISP_ASSETS; non-ASCII prompts may tokenize "
-                       "differently than with the tiktoken file)";
-  return std::unique_ptr<WhisperEngine>(new WhisperEngine(std::move(model), std::move(*tokenizer), source));
+                       " found next to the model, in $WISP_ASSETS or in the model cache; " +
+                       std::to_string(tokenizer->lost_tokens()) +
+                       " non-UTF-8 tokens are lost there, so non-ASCII text may decode differently "
+                       "than with the tiktoken file)";
+  return std::unique_ptr<WhisperEngine>(
+      new WhisperEngine(std::move(model), std::move(*tokenizer), source, true));
 }
 
 Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& audio_path,

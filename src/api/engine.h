@@ -20,7 +20,8 @@ namespace wisp {
 const char* TiktokenFileNameFor(const HParams& hparams);
 
 // Where a tiktoken file is looked for when none is given, in order: the model's directory,
-// then $WISP_ASSETS. The first existing file wins.
+// then $WISP_ASSETS, then the model cache that `wisp models download` fills ($WISP_MODELS_DIR,
+// else $XDG_CACHE_HOME/wisp, else ~/.cache/wisp). The first existing file wins.
 std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, const HParams& hparams);
 
 class WhisperEngine {
@@ -44,14 +45,21 @@ class WhisperEngine {
   // A sentence saying which tokenizer is in use ("tiktoken file /x/gpt2.tiktoken" or
   // "the vocabulary embedded in the model file (...)"), for --verbose.
   const std::string& tokenizer_source() const { return tokenizer_source_; }
+  // True when no tiktoken file was found and the model's own vocab is used (whose lost tokens
+  // make non-ASCII text decode differently from openai-whisper); front ends warn about it.
+  bool tokenizer_is_ggml_fallback() const { return ggml_fallback_; }
 
  private:
-  WhisperEngine(std::unique_ptr<LoadedModel> model, Tokenizer tokenizer, std::string source)
-      : model_(std::move(model)), tokenizer_(std::move(tokenizer)), tokenizer_source_(std::move(source)) {}
+  WhisperEngine(std::unique_ptr<LoadedModel> model, Tokenizer tokenizer, std::string source, bool ggml_fallback)
+      : model_(std::move(model)),
+        tokenizer_(std::move(tokenizer)),
+        tokenizer_source_(std::move(source)),
+        ggml_fallback_(ggml_fallback) {}
 
   std::unique_ptr<LoadedModel> model_;
   Tokenizer tokenizer_;
   std::string tokenizer_source_;
+  bool ggml_fallback_ = false;
 };
 
 }  // namespace wisp

@@ -76,6 +76,15 @@ void wisp_model_free(wisp_model* model);
 /* "multilingual" or "English-only"-style facts about a loaded model. */
 int wisp_model_is_multilingual(const wisp_model* model);
 int wisp_model_n_vocab(const wisp_model* model);
+/* Which tokenizer the model decodes with, as a sentence: "tiktoken file /x/gpt2.tiktoken", or
+ * "the vocabulary embedded in ..." when no tiktoken file was found. Lives as long as the model;
+ * "" for NULL. */
+const char* wisp_model_tokenizer_source(const wisp_model* model);
+/* Non-zero when that is the model file's own vocabulary: whisper.cpp's files lost the tokens
+ * that are not valid UTF-8 on their own, so non-ASCII text may decode differently from
+ * openai-whisper. Fix: pass gpt2.tiktoken / multilingual.tiktoken as tokenizer_file (or put it
+ * next to the model; `wisp models download` does). 0 for NULL. */
+int wisp_model_tokenizer_is_fallback(const wisp_model* model);
 
 /* Transcribes one audio file (WAV, or anything ffmpeg reads when built with it). params may be
  * NULL for the defaults. */

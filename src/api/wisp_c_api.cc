@@ -105,6 +105,14 @@ int wisp_model_n_vocab(const wisp_model* model) {
   return model != nullptr ? model->engine->hparams().n_vocab : 0;
 }
 
+const char* wisp_model_tokenizer_source(const wisp_model* model) {
+  return model != nullptr ? model->engine->tokenizer_source().c_str() : "";
+}
+
+int wisp_model_tokenizer_is_fallback(const wisp_model* model) {
+  return model != nullptr && model->engine->tokenizer_is_ggml_fallback() ? 1 : 0;
+}
+
 wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path, const wisp_params* params,
                                  wisp_result** out_result, char** error_message) {
   if (out_result != nullptr) *out_result = nullptr;

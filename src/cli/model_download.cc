@@ -170,10 +170,13 @@ void InitCurlOnce() {
   (void)initialized;
 }
 
-std::string UnreachableMessage(const std::string& url, const std::string& curl_message) {
-  return "could not reach " + HostOf(url) + " to download " + url + " (" + curl_message +
-         "). If this machine is offline, download the model elsewhere and pass it with "
-         "-m /path/to/ggml-model.bin (or set --base-url / WISP_MODELS_BASE_URL to a reachable mirror)";
+std::string UnreachableMessage(const std::string& url, const std::string& curl_message,
+                               const std::string& advice) {
+  return "could not reach " + HostOf(url) + " to download " + url + " (" + curl_message + "). " +
+         (advice.empty() ? "If this machine is offline, download the model elsewhere and pass it with "
+                           "-m /path/to/ggml-model.bin (or set --base-url / WISP_MODELS_BASE_URL to a "
+                           "reachable mirror)"
+                         : advice);
 }
 
 // Holds the .part file open and exclusively locked for the whole download, so that two wisp
@@ -294,6 +297,52 @@ Status CreateDirectories(const std::string& path) {
   return Status::Ok();
 }
 
+const TokenizerAsset& TokenizerAssetForModel(std::string_view model_name) {
+  // SHA-1 of openai-whisper's whisper/assets files (the ranks do not change between releases).
+  static const TokenizerAsset kGpt2 = {"gpt2.tiktoken", "5674ba48e48e76284eb747c896a291dc5583c808", 835554};
+  static const TokenizerAsset kMultilingual = {"multilingual.tiktoken",
+                                               "132270c73c6631a8cd9cf17fcf269d6e204d46c0", 816730};
+  return model_name.find(".en") != std::string_view::npos ? kGpt2 : kMultilingual;
+}
+
+std::string ResolveAssetsBaseUrl(const std::string& base_url_flag) {
+  if (!base_url_flag.empty()) return base_url_flag;
+  const char* env = std::getenv("WISP_ASSETS_BASE_URL");
+  return env != nullptr && *env != '\0' ? env : kDefaultAssetsBaseUrl;
+}
+
+Result<std::string> EnsureCachedTokenizer(const std::string& model_name, const std::string& cache_dir,
+                                          const std::string& assets_base_url, FILE* progress,
+                                          bool progress_is_tty) {
+  const TokenizerAsset& asset = TokenizerAssetForModel(model_name);
+  const std::string path = cache_dir + "/" + asset.file_name;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return path;
+  WISP_RETURN_IF_ERROR(CreateDirectories(cache_dir));
+  std::string url = assets_base_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += std::string("/") + asset.file_name;
+  if (progress != nullptr) {
+    std::fprintf(progress, "downloading tokenizer ranks %s (%s) from %s to %s\n", asset.file_name,
+                 HumanBytes(asset.bytes).c_str(), url.c_str(), path.c_str());
+  }
+  DownloadOptions options;
+  options.url = url;
+  options.destination = path;
+  options.expected_sha1 = asset.sha1;
+  options.offline_advice = std::string("If this machine is offline, copy ") + asset.file_name + " (" +
+                           kDefaultAssetsBaseUrl + "/" + asset.file_name + ") into " + cache_dir +
+                           " or pass it with --tokenizer-file (or set WISP_ASSETS_BASE_URL to a reachable mirror)";
+  options.progress = progress;
+  options.progress_is_tty = progress_is_tty;
+  Result<DownloadReport> report = DownloadFile(options);
+  if (!report.ok()) return report.status();
+  if (progress != nullptr) {
+    std::fprintf(progress, "saved %s (%s, SHA-1 verified)\n", path.c_str(), HumanBytes(report->bytes).c_str());
+  }
+  return path;
+}
+
 std::string HumanBytes(int64_t bytes) {
   char buf[32];
   if (bytes >= 1024 * kMiB) {
@@ -374,7 +423,7 @@ Result<DownloadReport> DownloadFile(const DownloadOptions& options) {
     const bool never_connected = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
                                  rc == CURLE_COULDNT_RESOLVE_PROXY ||
                                  (rc == CURLE_OPERATION_TIMEDOUT && connect_time == 0);
-    if (never_connected) return NetworkError(UnreachableMessage(options.url, message));
+    if (never_connected) return NetworkError(UnreachableMessage(options.url, message, options.offline_advice));
     // A dropped or stalled connection: retry (resuming) while each attempt makes progress.
     if (t.received == 0 || attempt >= options.max_attempts) {
       const int64_t have = t.offset + t.received;

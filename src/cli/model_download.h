@@ -54,6 +54,9 @@ struct DownloadOptions {
   long connect_timeout_seconds = 20;
   // Abort when less than 1 byte/s arrives for this long (a stalled connection).
   long stall_timeout_seconds = 60;
+  // What to do offline, appended to the "could not reach" message; empty: the model advice
+  // (-m /path/to/ggml-model.bin or a mirror).
+  std::string offline_advice;
 };
 
 struct DownloadReport {
@@ -76,6 +79,28 @@ Result<DownloadReport> DownloadFile(const DownloadOptions& options);
 Result<std::string> EnsureCachedModel(const std::string& name, const std::string& cache_dir,
                                       const std::string& base_url, FILE* progress,
                                       bool progress_is_tty);
+
+// --- Tokenizer ranks ---------------------------------------------------------------------
+// openai-whisper decodes with the tiktoken ranks in its repository (whisper/assets, MIT
+// licence); the vocab inside a ggml file lost the tokens that are not valid UTF-8 on their own.
+// They are cached next to the models, where WhisperEngine looks for them.
+constexpr const char* kDefaultAssetsBaseUrl =
+    "https://raw.githubusercontent.com/openai/whisper/main/whisper/assets";
+
+struct TokenizerAsset {
+  const char* file_name;  // "gpt2.tiktoken" (.en models) or "multilingual.tiktoken"
+  const char* sha1;       // of openai-whisper's file, lowercase hex
+  int64_t bytes;
+};
+// gpt2.tiktoken for English-only model names (containing ".en"), else multilingual.tiktoken.
+const TokenizerAsset& TokenizerAssetForModel(std::string_view model_name);
+// base_url_flag if non-empty, else $WISP_ASSETS_BASE_URL, else kDefaultAssetsBaseUrl.
+std::string ResolveAssetsBaseUrl(const std::string& base_url_flag);
+// <cache>/<file name> of the model's tokenizer ranks, downloaded (resumable, SHA-1 verified,
+// renamed into place only when complete) from <assets_base_url>/<file name> when missing.
+Result<std::string> EnsureCachedTokenizer(const std::string& model_name, const std::string& cache_dir,
+                                          const std::string& assets_base_url, FILE* progress,
+                                          bool progress_is_tty);
 
 // "74.1 MiB", "1.5 GiB".
 std::string HumanBytes(int64_t bytes);

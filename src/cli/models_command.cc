@@ -19,6 +19,9 @@ const std::vector<OptionSpec>& ModelsOptionSpecs() {
       {"models-dir", 0, "DIR", "model cache (default $WISP_MODELS_DIR, $XDG_CACHE_HOME/wisp or ~/.cache/wisp)"},
       {"base-url", 0, "URL", "download from this mirror: URL/ggml-NAME.bin (default $WISP_MODELS_BASE_URL, "
                              "else Hugging Face)"},
+      {"assets-base-url", 0, "URL", "download the tokenizer ranks from URL/gpt2.tiktoken or "
+                                    "URL/multilingual.tiktoken (default $WISP_ASSETS_BASE_URL, else "
+                                    "openai-whisper's repository)"},
   };
   return specs;
 }
@@ -30,7 +33,8 @@ std::string ModelsHelp() {
          "list      every model whisper.cpp publishes: name, approximate size, whether its SHA-1 is\n"
          "          published, and whether it is in the cache\n"
          "download  fetch models into the cache (resuming an interrupted download, verifying the\n"
-         "          SHA-1 when published); `wisp transcribe -m NAME` then uses them\n"
+         "          SHA-1 when published), each with openai-whisper's tokenizer ranks (gpt2.tiktoken\n"
+         "          or multilingual.tiktoken, SHA-1 verified); `wisp transcribe -m NAME` then uses them\n"
          "\n"
          "options:\n" +
          FormatOptionsHelp(ModelsOptionSpecs()) +
@@ -96,20 +100,33 @@ int RunModelsCommand(const std::vector<std::string>& argv) {
   if (sub == "list") return ListModels(cache_dir);
 
   const std::string base_url = ResolveModelsBaseUrl(args->Get("base-url"));
+  const std::string assets_base_url = ResolveAssetsBaseUrl(args->Get("assets-base-url"));
+  const bool tty = isatty(STDERR_FILENO) != 0;
   int exit_code = kExitOk;
   for (const std::string& name : names) {
     const std::string path = cache_dir + "/" + ModelFileName(name);
     if (FileSize(path) >= 0) {
       std::printf("%s is already cached: %s\n", name.c_str(), path.c_str());
-      continue;
+    } else {
+      Result<std::string> got = EnsureCachedModel(name, cache_dir, base_url, stderr, tty);
+      if (!got.ok()) {
+        ReportError(command + " download", got.status().message(), kExitBadInput);
+        exit_code = kExitBadInput;
+        continue;
+      }
+      std::printf("%s\n", got->c_str());
     }
-    Result<std::string> got = EnsureCachedModel(name, cache_dir, base_url, stderr, isatty(STDERR_FILENO) != 0);
-    if (!got.ok()) {
-      ReportError(command + " download", got.status().message(), kExitBadInput);
+    // The ranks openai-whisper decodes with (the model's own vocab lost the non-UTF-8 tokens);
+    // also fetched for a model cached before wisp did this.
+    const std::string tokenizer_path = cache_dir + "/" + TokenizerAssetForModel(name).file_name;
+    if (FileSize(tokenizer_path) >= 0) continue;
+    Result<std::string> ranks = EnsureCachedTokenizer(name, cache_dir, assets_base_url, stderr, tty);
+    if (!ranks.ok()) {
+      ReportError(command + " download", ranks.status().message(), kExitBadInput);
       exit_code = kExitBadInput;
       continue;
     }
-    std::printf("%s\n", got->c_str());
+    std::printf("%s\n", ranks->c_str());
   }
   return exit_code;
 }

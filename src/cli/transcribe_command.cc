@@ -152,7 +152,18 @@ Result<std::string> ResolveModelPath(const TranscribeRequest& r) {
     if (!dir.ok()) return dir.status();
     cache_dir = *dir;
   }
-  return EnsureCachedModel(r.model, cache_dir, r.base_url, stderr, isatty(STDERR_FILENO) != 0);
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const bool was_cached = FileExists(cache_dir + "/" + ModelFileName(r.model));
+  Result<std::string> path = EnsureCachedModel(r.model, cache_dir, r.base_url, stderr, tty);
+  if (!path.ok() || was_cached || !r.tokenizer_file.empty()) return path;
+  // Just downloaded, so the network works: fetch the tokenizer ranks as `wisp models download`
+  // does. Without them the model's own vocab is used (with the warning printed after loading),
+  // so a failure here is not fatal. A cached model never triggers network access here.
+  Result<std::string> ranks = EnsureCachedTokenizer(r.model, cache_dir, ResolveAssetsBaseUrl(""), stderr, tty);
+  if (!ranks.ok()) {
+    std::fprintf(stderr, "%s: warning: %s\n", kCommand, ranks.status().message().c_str());
+  }
+  return path;
 }
 
 // openai-whisper's verbose line, printed as each window is decoded (before blank or
@@ -196,6 +207,13 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
   Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(*model_path, r.tokenizer_file);
   if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
   const HParams& hp = (*engine)->hparams();
+  if ((*engine)->tokenizer_is_ggml_fallback()) {
+    std::fprintf(stderr,
+                 "%s: warning: no %s found, using the model file's vocabulary, which lacks %d "
+                 "non-UTF-8 tokens: non-ASCII text may decode differently from openai-whisper; "
+                 "`wisp models download NAME` fetches the ranks, or pass --tokenizer-file\n",
+                 kCommand, TiktokenFileNameFor(hp), (*engine)->tokenizer().lost_tokens());
+  }
   if (r.verbose) {
     std::fprintf(stderr, "model: %s (%s, %d+%d layers, width %d, ftype %d), loaded in %.2f s\n",
                  model_path->c_str(), hp.multilingual() ? "multilingual" : "English-only", hp.n_audio_layer,

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <set>
+#include <span>
 
 #include "util/mapped_file.h"
 
@@ -27,6 +28,35 @@ constexpr std::array<std::string_view, 100> kLanguages = {
 constexpr int kGpt2Ranks = 50256;
 constexpr int kMultilingualRanks = 50257;
 constexpr int kNonLanguageSpecials = 2 + 6 + 1501;
+
+struct TokenEntry {
+  int id;
+  std::string_view bytes;
+};
+#include "pipeline/tokenizer_nonspeech.inc"
+
+constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+
+// Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as python decodes it.
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    const int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0 || (n == 1 && c < 0xC2) || (n == 3 && c > 0xF4) || s.size() - i <= static_cast<size_t>(n))
+      return false;
+    uint32_t cp = n == 0 ? c : c & (0x3F >> n);
+    for (int k = 1; k <= n; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
 
 int Base64Value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -203,11 +233,45 @@ Result<Tokenizer> Tokenizer::FromGgmlVocab(const std::vector<std::string>& vocab
     // Restore single bytes that the converter turned into U+FFFD (see the header).
     if (tokens[i].size() != 1) tokens[i] = std::string(1, static_cast<char>(order[i]));
   }
-  WISP_RETURN_IF_ERROR(t.Finish(std::move(tokens)));
+  // Tokens the converter lost: without them in the rank index Encode never produces them (as if
+  // they were absent), and a genuine token with the same stored bytes (say "\xEF\xBF\xBD"
+  // itself) keeps its id.
+  std::vector<bool> lost(n_ordinary, false);
+  const std::span<const TokenEntry> nonspeech = multi ? std::span<const TokenEntry>(kMultilingualNonSpeech)
+                                                      : std::span<const TokenEntry>(kGpt2NonSpeech);
+  const std::span<const TokenEntry> genuine = multi ? std::span<const TokenEntry>(kMultilingualReplacementTokens)
+                                                    : std::span<const TokenEntry>(kGpt2ReplacementTokens);
+  // Is this openai-whisper's vocabulary? Every table entry must be stored as itself or, when its
+  // bytes are not valid UTF-8, with U+FFFD in their place (the converter's errors='replace').
+  auto stored_as = [&](const TokenEntry& e) {
+    const std::string& stored = tokens[e.id];
+    return stored == e.bytes ||
+           (!IsValidUtf8(e.bytes) && stored.find(kReplacementChar) != std::string::npos);
+  };
+  const bool known = std::all_of(nonspeech.begin(), nonspeech.end(), stored_as) &&
+                     std::all_of(genuine.begin(), genuine.end(), stored_as);
+  if (known) {
+    for (const TokenEntry& e : nonspeech) tokens[e.id] = std::string(e.bytes);  // e.g. "\xE2\x99"
+    std::vector<bool> is_genuine(n_ordinary, false);
+    for (const TokenEntry& e : genuine) is_genuine[e.id] = true;
+    for (size_t id = 256; id < n_ordinary; ++id)
+      lost[id] = !is_genuine[id] && tokens[id].find(kReplacementChar) != std::string::npos;
+    t.nonspeech_.clear();
+    for (const TokenEntry& e : nonspeech) t.nonspeech_.push_back(e.id);
+  } else {
+    // Some other vocabulary: which of the equal U+FFFD strings is genuine is unknown; the first
+    // keeps the rank (see Finish), the repeats count as lost.
+    std::set<std::string_view> seen;
+    for (size_t id = 256; id < n_ordinary; ++id)
+      if (tokens[id].find(kReplacementChar) != std::string::npos && !seen.insert(tokens[id]).second)
+        lost[id] = true;
+  }
+  t.lost_tokens_ = static_cast<int>(std::count(lost.begin(), lost.end(), true));
+  WISP_RETURN_IF_ERROR(t.Finish(std::move(tokens), lost));
   return t;
 }
 
-Status Tokenizer::Finish(std::vector<std::string> tokens) {
+Status Tokenizer::Finish(std::vector<std::string> tokens, const std::vector<bool>& unindexed) {
   const int n = static_cast<int>(tokens.size());
   offsets_.assign(1, 0);
   blob_.clear();
@@ -219,6 +283,7 @@ Status Tokenizer::Finish(std::vector<std::string> tokens) {
   while (cap < 2 * static_cast<size_t>(n)) cap <<= 1;
   slots_.assign(cap, -1);
   for (int id = 0; id < n; ++id) {
+    if (!unindexed.empty() && unindexed[id]) continue;
     // First occurrence wins: only reachable with a ggml vocab whose lost tokens collide.
     if (Rank(Bytes(id)) >= 0) continue;
     size_t h = HashBytes(Bytes(id)) & (cap - 1);
@@ -331,6 +396,7 @@ std::vector<int> Tokenizer::SotSequence(std::string_view language, std::string_v
 }
 
 std::vector<int> Tokenizer::NonSpeechTokens() const {
+  if (!nonspeech_.empty()) return nonspeech_;  // a ggml vocab: python's set, fixed by the ranks
   // Mirrors openai-whisper's non_speech_tokens: suppress speaker tags and annotations such as
   // "[DAVID]", "( SPEAKING FOREIGN LANGUAGE )" or "♪♪♪", but keep ordinary punctuation.
   std::vector<std::string> symbols;

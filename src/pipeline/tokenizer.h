@@ -36,10 +36,14 @@ class Tokenizer {
   // From the vocab embedded in a ggml model file (its strings are raw token bytes). Limitation:
   // whisper.cpp's converted vocabs store every token that is not valid UTF-8 on its own (the
   // 128 high single bytes, partial multibyte sequences: 344 tokens in gpt2, 1476 in
-  // multilingual) as U+FFFD. The single bytes are restored from GPT-2's fixed byte order, so
-  // every input still encodes; the other lost tokens decode as U+FFFD and cannot be produced by
-  // Encode, so non-ASCII text may encode differently than with the tiktoken file (ASCII text
-  // encodes identically). Prefer FromTiktokenFile when the file is available.
+  // multilingual) with U+FFFD in place of the invalid bytes. Restored: the single bytes (from
+  // GPT-2's fixed byte order, so every input still encodes) and the two musical-symbol prefixes
+  // of the non-speech set. NonSpeechTokens() is exactly openai-whisper's for both vocabularies
+  // (a committed table, checked against the vocab). The remaining lost tokens (lost_tokens():
+  // 214 gpt2, 1346 multilingual) decode with U+FFFD and Encode never produces them, so
+  // non-ASCII text may decode and encode differently than with the tiktoken file (ASCII text
+  // is identical). Their bytes cannot be recovered from the vocab alone: each stored form fits
+  // many byte strings and the merges are not in the file. Prefer FromTiktokenFile.
   static Result<Tokenizer> FromGgmlVocab(const std::vector<std::string>& vocab, int n_vocab);
 
   // Ordinary text, no specials (tiktoken encode_ordinary). Bytes that are not valid UTF-8 are
@@ -84,12 +88,16 @@ class Tokenizer {
   std::vector<int> SotSequence(std::string_view language, std::string_view task) const;
   // openai-whisper's Tokenizer.non_speech_tokens (the "-1" default of suppress_tokens), sorted.
   std::vector<int> NonSpeechTokens() const;
+  // Ordinary tokens whose bytes the source lost (see FromGgmlVocab); 0 with a tiktoken file.
+  int lost_tokens() const { return lost_tokens_; }
 
  private:
   Tokenizer() = default;
   // Takes ownership of the ordinary tokens (id -> bytes), builds the rank index and sets the
   // special ids.
-  Status Finish(std::vector<std::string> tokens);
+  // Ids flagged in unindexed are decodable but left out of the rank index (Encode never
+  // yields them).
+  Status Finish(std::vector<std::string> tokens, const std::vector<bool>& unindexed = {});
   int Rank(std::string_view bytes) const;       // -1 when not a token
   std::string_view Bytes(int id) const;         // ordinary tokens only
   void EncodePiece(std::string_view piece, std::vector<int>* out) const;
@@ -98,6 +106,8 @@ class Tokenizer {
   bool multilingual_ = false;
   int n_vocab_ = 0;
   int num_languages_ = 0;
+  int lost_tokens_ = 0;
+  std::vector<int> nonspeech_;  // set for a recognised ggml vocab, else computed from the ranks
   // Ordinary tokens packed into one buffer (offsets_[id]..offsets_[id+1]); the rank index is an
   // open-addressing table of ids into it. Offsets instead of pointers keep copies valid, and
   // lookups by string_view allocate nothing, which keeps BPE fast.

@@ -184,14 +184,24 @@ TEST_P(GgmlVocab, AgreesWithTiktokenOnSpecialsAndAscii) {
   EXPECT_EQ(g->no_timestamps(), t->no_timestamps());
   EXPECT_EQ(g->timestamp_begin(), t->timestamp_begin());
   EXPECT_EQ(g->LanguageToken("de"), t->LanguageToken("de"));
-  // The non-speech set agrees on every ASCII symbol; the musical symbols' first tokens differ
-  // because their partial-UTF-8 merges are lost in these vocabs (see FromGgmlVocab).
-  const auto g_ns = g->NonSpeechTokens();
-  for (int id : t->NonSpeechTokens()) {
-    const std::string text = t->TokenText(id);
-    if (std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; })) {
-      EXPECT_TRUE(std::count(g_ns.begin(), g_ns.end(), id)) << id << " '" << text << "'";
-    }
+  // openai-whisper's suppress_tokens="-1" set, exactly (from the committed table; computing it
+  // from this vocab would wrongly give 220 " " and 158, as the "\xE2\x99" prefixes are lost).
+  EXPECT_EQ(g->NonSpeechTokens(), t->NonSpeechTokens());
+  const std::vector<int> ns = g->NonSpeechTokens();
+  EXPECT_EQ(std::count(ns.begin(), ns.end(), 220), 0);
+  EXPECT_EQ(std::count(ns.begin(), ns.end(), 158), 0);
+  // Every token the vocab kept (or that was restored) has tiktoken's bytes; the others are the
+  // U+FFFD forms: 344 / 1476 lost by the converter, minus 128 single bytes and the two
+  // musical-symbol prefixes restored.
+  EXPECT_EQ(g->lost_tokens(), n_vocab == 51864 ? 344 - 130 : 1476 - 130);
+  EXPECT_EQ(t->lost_tokens(), 0);
+  int same = 0;
+  for (int id = 0; id < t->eot(); ++id) same += g->TokenText(id) == t->TokenText(id);
+  EXPECT_EQ(same, t->eot() - g->lost_tokens());
+  EXPECT_EQ(g->TokenText(n_vocab == 51864 ? 17992 : 3268), "\xE2\x99");
+  // Genuine U+FFFD tokens keep their ids although lost tokens are stored with the same bytes.
+  for (const char* s : {"\xEF\xBF\xBD", " \xEF\xBF\xBD", ".\xEF\xBF\xBD"}) {
+    EXPECT_EQ(g->Encode(s), t->Encode(s)) << s;
   }
   // Every ASCII text of the python expectations encodes identically.
   int n_ascii = 0;
@@ -210,12 +220,32 @@ TEST_P(GgmlVocab, AgreesWithTiktokenOnSpecialsAndAscii) {
   EXPECT_EQ(g->Decode(g->Encode(bytes)), bytes);
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, GgmlVocab, ::testing::Values("tiny", "tiny.en", "base.en"),
+INSTANTIATE_TEST_SUITE_P(Files, GgmlVocab, ::testing::Values("tiny", "tiny.en", "base", "base.en"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '.', '_');
                            return n;
                          });
+
+// A vocab that is not openai-whisper's (one table token changed) gets the set computed from its
+// own ranks rather than the table.
+TEST(GgmlVocab, UnknownVocabComputesNonSpeechTokens) {
+  const std::string model = kData + "/for-tests-ggml-tiny.en.bin";
+  SKIP_WITHOUT(model);
+  int n_vocab = 0;
+  auto vocab = ReadGgmlVocab(model, &n_vocab);
+  ASSERT_EQ(n_vocab, 51864);
+  auto known = Tokenizer::FromGgmlVocab(vocab, n_vocab);
+  ASSERT_TRUE(known.ok());
+  ASSERT_EQ(vocab[4210], "\xEF\xBF\xBD");  // a genuine U+FFFD token of gpt2
+  vocab[4210] = "not the replacement character";
+  auto other = Tokenizer::FromGgmlVocab(vocab, n_vocab);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  const std::vector<int> ns = other->NonSpeechTokens();
+  EXPECT_NE(ns, known->NonSpeechTokens());
+  EXPECT_EQ(std::count(ns.begin(), ns.end(), 220), 1);  // the lost " \xE2\x99" prefix
+  EXPECT_GT(other->lost_tokens(), 0);
+}
 
 TEST(GgmlVocab, TooShortIsAnError) {
   auto r = Tokenizer::FromGgmlVocab(std::vector<std::string>(1000, "x"), 51865);
