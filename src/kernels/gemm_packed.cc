@@ -1,5 +1,6 @@
 #include "kernels/gemm_packed.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace wisp::kernels {
@@ -7,12 +8,81 @@ namespace wisp::kernels {
 #define WISP_DECLARE_PACKED(NAME)                                                                        \
   void NAME(const float*, int64_t, const float*, int64_t, int64_t, int64_t, const float*, float*, int64_t, \
             int64_t, int64_t, int64_t, int64_t, bool);
+#define WISP_DECLARE_PACKED_F16(NAME)                                                                      \
+  void NAME(const float*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, const float*, float*, int64_t, \
+            int64_t, int64_t, int64_t, int64_t, bool);
 WISP_DECLARE_PACKED(GemmPackedGeneric)
+WISP_DECLARE_PACKED_F16(GemmPackedF16Generic)
 #if defined(__x86_64__)
 WISP_DECLARE_PACKED(GemmPackedAvx2)
 WISP_DECLARE_PACKED(GemmPackedAvx512)
+WISP_DECLARE_PACKED_F16(GemmPackedF16Avx2)
+WISP_DECLARE_PACKED_F16(GemmPackedF16Avx512)
 #endif
 #undef WISP_DECLARE_PACKED
+#undef WISP_DECLARE_PACKED_F16
+
+uint16_t FloatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  uint32_t mag = x & 0x7fffffffu;
+  if (mag >= 0x7f800000u) return static_cast<uint16_t>(sign | (mag > 0x7f800000u ? 0x7e00u : 0x7c00u));
+  if (mag >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504: inf
+  if (mag < 0x38800000u) {  // subnormal half (or zero): round x / 2^-24 to nearest even
+    const float scaled = std::fabs(f) * 16777216.0f;
+    const float r = std::nearbyint(scaled);  // default rounding mode: to nearest even
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(r));
+  }
+  // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even.
+  const uint32_t rounding = 0xfffu + ((mag >> 13) & 1u);
+  mag = (mag + rounding) >> 13;
+  return static_cast<uint16_t>(sign | (mag - ((127u - 15u) << 10)));
+}
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    const float v = std::ldexp(static_cast<float>(mant), -24);
+    std::memcpy(&bits, &v, 4);
+    bits |= sign;
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 112u) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void PackTransposedF16(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
+  const int64_t nr = PanelWidth(isa);
+  for (int64_t p = 0; p * nr < N; ++p) {
+    uint16_t* panel = packed + p * K * nr;
+    for (int64_t j = 0; j < nr; ++j) {
+      const int64_t n = p * nr + j;
+      for (int64_t k = 0; k < K; ++k) panel[k * nr + j] = n < N ? FloatToHalf(W[n * ldw + k]) : 0;
+    }
+  }
+}
+
+void GemmPackedF16(Isa isa, const float* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
+                   int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                   bool accumulate) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx512:
+      return GemmPackedF16Avx512(A, lda, packed, packed_k, K, N, bias, C, ldc, m0, m1, n0, n1, accumulate);
+    case Isa::kAvx2:
+      return GemmPackedF16Avx2(A, lda, packed, packed_k, K, N, bias, C, ldc, m0, m1, n0, n1, accumulate);
+#endif
+    default:
+      return GemmPackedF16Generic(A, lda, packed, packed_k, K, N, bias, C, ldc, m0, m1, n0, n1, accumulate);
+  }
+}
 
 int PanelWidth(Isa isa) {
   switch (isa) {

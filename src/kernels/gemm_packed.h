@@ -23,6 +23,10 @@ void PackTransposed(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, 
 // Packs B (K, N) row-major with leading dimension ldb.
 void PackRowMajor(Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, float* packed);
 
+// Packs B = W^T into IEEE half-precision panels (same layout, 2 bytes a value). For weights
+// stored as f16 in the model file this is exact, and halves the bytes a decoding step reads.
+void PackTransposedF16(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
+
 // Rows [m0, m1) and columns [n0, n1) of C (ldc) = A (lda) · B[0:K, :]; n0 must be a multiple
 // of NR. packed_k is the K the matrix was packed with (the panel stride); K <= packed_k uses
 // only its first K rows (causal attention's visible keys). bias (N) may be null.
@@ -30,5 +34,14 @@ void PackRowMajor(Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, fl
 void GemmPacked(Isa isa, const float* A, int64_t lda, const float* packed, int64_t packed_k, int64_t K, int64_t N,
                 const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                 bool accumulate);
+
+// GemmPacked over f16 panels (converted to f32 in registers; f32 accumulation).
+void GemmPackedF16(Isa isa, const float* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
+                   int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                   bool accumulate);
+
+// IEEE half <-> float, portable (round to nearest even).
+uint16_t FloatToHalf(float f);
+float HalfToFloat(uint16_t h);
 
 }  // namespace wisp::kernels

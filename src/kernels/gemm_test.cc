@@ -5,11 +5,35 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace wisp::kernels {
 namespace {
+
+// Says which ISAs every "OnEveryIsa" test in this binary covers (they all iterate SupportedIsas),
+// so a log shows what ran; on Arm only the generic kernels exist, which GCC's vector extensions
+// compile to NEON, and this pins that the generic path is the one dispatched there.
+TEST(Isa, ReportsTheIsasTheTestsCover) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  ASSERT_GE(n_isa, 1);
+  EXPECT_EQ(isas[0], Isa::kGeneric) << "the generic kernels are always tested";
+  EXPECT_EQ(isas[n_isa - 1], DetectIsa()) << "tests stop at the ISA production code dispatches to";
+  std::string names;
+  for (int t = 0; t < n_isa; ++t) names += std::string(t ? ", " : "") + IsaName(isas[t]);
+  std::printf("[ ISA      ] kernels tested on: %s (dispatch picks %s)\n", names.c_str(), IsaName(DetectIsa()));
+  RecordProperty("isas", names);
+#if defined(__aarch64__)
+  EXPECT_EQ(n_isa, 1);
+  EXPECT_EQ(DetectIsa(), Isa::kGeneric) << "aarch64 has no ISA-specific kernels";
+#if !defined(__ARM_NEON)
+  ADD_FAILURE() << "aarch64 build without NEON: the generic kernels would be scalar";
+#endif
+#endif
+}
 
 TEST(GemmNT, MatchesDoubleReferenceOnEveryIsa) {
   Isa isas[3];

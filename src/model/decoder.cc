@@ -69,7 +69,7 @@ void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state
   state->last.resize(rows * d);
   LayerNorm(ctx, x + first * d, rows, d, w.decoder_ln.gamma.data, w.decoder_ln.beta.data, state->last.data());
   LinearOp(ctx, state->last.data(), rows, d, w.token_embedding.data, hp.n_vocab, nullptr, logits, hp.n_vocab,
-           w.token_embedding.packed);
+           Packed(w.token_embedding));
 }
 
 }  // namespace wisp

@@ -16,10 +16,10 @@ void RunEncoder(const ModelWeights& w, const OpContext& ctx, const float* mel, E
 
   // mel is (n_mels, frames) channel-major; conv1's output is time-major (frames, d).
   Conv1dK3(ctx, mel, hp.n_mels, n_frames, /*cs=*/n_frames, /*ts=*/1, w.conv1_w.data, w.conv1_b.data, d, 1,
-           s->conv1_out.data(), w.conv1_w.packed);
+           s->conv1_out.data(), Packed(w.conv1_w));
   Gelu(ctx, s->conv1_out.data(), n_frames * d);
   Conv1dK3(ctx, s->conv1_out.data(), d, n_frames, /*cs=*/1, /*ts=*/d, w.conv2_w.data, w.conv2_b.data, d, 2,
-           s->x.data(), w.conv2_w.packed);
+           s->x.data(), Packed(w.conv2_w));
   Gelu(ctx, s->x.data(), n_ctx * d);
   AddInPlace(ctx, s->x.data(), w.encoder_positional.data, n_ctx * d);
 

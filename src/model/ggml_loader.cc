@@ -276,6 +276,7 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       for (int i = 0; i < spec.n_dims; ++i) t->shape[i] = spec.ne[spec.n_dims - 1 - i];
     }
     const int64_t n = spec.numel();
+    t->stored_as_f16 = rec.type == GgmlType::kF16;
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
     if (rec.type == GgmlType::kF32 && borrow_f32 && aligned) {
       t->data = reinterpret_cast<const float*>(rec.data);

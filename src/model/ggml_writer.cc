@@ -112,9 +112,9 @@ std::vector<float> RandomTensorValues(const GgmlTensorSpec& spec, const HParams&
   SplitMix64(&state);  // decorrelate nearby seeds
   double mean = 0.0, stddev = 0.02;
   if (name == "decoder.positional_embedding") {
-    stddev = 0.1;
+    stddev = 0.5;
   } else if (name == "decoder.token_embedding.weight") {
-    stddev = 4.0 / std::sqrt(static_cast<double>(hp.n_text_state));
+    stddev = 2.0 / std::sqrt(static_cast<double>(hp.n_text_state));
   } else if (IsLayerNorm(name)) {
     mean = EndsWith(name, ".weight") ? 1.0 : 0.0;
     stddev = 0.1;

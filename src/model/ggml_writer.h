@@ -30,9 +30,12 @@ GgmlType StoredGgmlType(const GgmlTensorSpec& spec, GgmlType file_type);
 // tensor has its own stream seeded from (seed, name), so tests can recompute any one of them.
 // Scales (chosen so a random-weight Whisper runs non-degenerately):
 //   encoder.positional_embedding   Whisper's sinusoids(n_audio_ctx, n_audio_state), float64 -> f32
-//   decoder.positional_embedding   0.1 N(0,1)
-//   decoder.token_embedding        (4 / sqrt(n_text_state)) N(0,1): logits x E^T of a layer-normed
-//                                  x then spread with std ~4, so the argmax changes with x
+//   decoder.positional_embedding   0.5 N(0,1): large enough that the position moves the
+//                                  decoder's state, so greedy decodes do not lock onto one token
+//   decoder.token_embedding        (2 / sqrt(n_text_state)) N(0,1): logits x E^T of a layer-normed
+//                                  x then spread with std ~2, so the argmax changes with x and
+//                                  timestamp / eot tokens win often enough (with 4, and 0.1 for
+//                                  the positions, every decode repeated one token to sample_len)
 //   LayerNorm gamma / beta         1 + 0.1 N(0,1) / 0.1 N(0,1)
 //   conv and linear weights        N(0,1) / sqrt(fan_in); the projections that write into the
 //                                  residual stream (attn.out, cross_attn.out, mlp.2) are further

@@ -6,10 +6,16 @@ namespace wisp {
 namespace {
 
 // A 2-D view (rows = output features, cols = inputs) of t, packed into weights->owned.
+// Weights the file stores in f16 keep f16 panels (exact, half the bytes a step streams).
 void Pack(Tensor* t, int64_t rows, int64_t cols, ModelWeights* weights) {
-  if (t->data == nullptr || t->packed != nullptr) return;
-  weights->owned.push_back(PackLinearWeight(t->data, rows, cols));
-  t->packed = weights->owned.back().data();
+  if (t->data == nullptr || t->packed != nullptr || t->packed_f16 != nullptr) return;
+  if (t->stored_as_f16) {
+    weights->owned_f16.push_back(PackLinearWeightF16(t->data, rows, cols));
+    t->packed_f16 = weights->owned_f16.back().data();
+  } else {
+    weights->owned.push_back(PackLinearWeight(t->data, rows, cols));
+    t->packed = weights->owned.back().data();
+  }
 }
 
 void PackLinear(Linear* l, ModelWeights* weights) { Pack(&l->w, l->w.rows(), l->w.cols(), weights); }

@@ -36,7 +36,9 @@ struct Tensor {
   // the token embedding's vocabulary projection): the same values in the fast backend's panel
   // layout, made once at load (see model/weight_packing.h). Null: the fast path packs nothing
   // and reads `data` (slower).
-  const float* packed = nullptr;
+  const float* packed = nullptr;     // f32 panels, or
+  const uint16_t* packed_f16 = nullptr;  // f16 panels: weights stored as f16 stay f16 (half the bytes)
+  bool stored_as_f16 = false;        // the file holds this tensor in f16
   int ndim = 0;
   std::array<int64_t, 3> shape{1, 1, 1};
   int64_t numel() const { return shape[0] * shape[1] * shape[2]; }
@@ -97,6 +99,7 @@ struct ModelWeights {
   // Storage behind the views above.
   std::unique_ptr<MappedFile> file;
   std::vector<std::vector<float>> owned;
+  std::vector<std::vector<uint16_t>> owned_f16;  // f16 GEMM panels
 };
 
 }  // namespace wisp

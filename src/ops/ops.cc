@@ -10,7 +10,7 @@ bool IsFast(const OpContext& ctx) { return ctx.backend == Backend::kFast; }
 }  // namespace
 
 void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
-              const float* bias, float* y, int64_t ldy, const float* packed_w) {
+              const float* bias, float* y, int64_t ldy, PackedWeightView packed_w) {
   OpScope scope(ctx.profiler, "linear", IsFast(ctx));
   if (IsFast(ctx)) return fast::Linear(ctx.pool, x, M, K, W, N, bias, y, ldy, packed_w);
   reference::Linear(x, M, K, W, N, bias, y, ldy);
@@ -36,7 +36,7 @@ void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n) {
 }
 
 void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts,
-              const float* W, const float* bias, int64_t c_out, int stride, float* y, const float* packed_w) {
+              const float* W, const float* bias, int64_t c_out, int stride, float* y, PackedWeightView packed_w) {
   OpScope scope(ctx.profiler, "conv1d", IsFast(ctx));
   if (IsFast(ctx)) return fast::Conv1dK3(ctx.pool, x, c_in, t_in, cs, ts, W, bias, c_out, stride, y, packed_w);
   reference::Conv1dK3(x, c_in, t_in, cs, ts, W, bias, c_out, stride, y);
@@ -53,5 +53,8 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
 }
 
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) { return fast::PackLinearWeight(W, N, K); }
+std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
+  return fast::PackLinearWeightF16(W, N, K);
+}
 
 }  // namespace wisp

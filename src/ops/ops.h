@@ -20,15 +20,23 @@ struct OpContext {
   Backend backend = Backend::kFast;
 };
 
+// A weight in the fast backend's GEMM panel layout: f32 panels, or f16 panels for weights the
+// model file stores in f16 (exact, half the bytes). Empty: the fast path reads W unpacked.
+struct PackedWeightView {
+  const float* f32 = nullptr;
+  const uint16_t* f16 = nullptr;
+};
+
 // y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
 // bias may be null. ldy is the row stride of y (>= N), so results can land in a wider buffer.
 // packed_w: W as PackLinearWeight made it (optional; the fast backend's way to read W).
 void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
-              const float* bias, float* y, int64_t ldy, const float* packed_w = nullptr);
+              const float* bias, float* y, int64_t ldy, PackedWeightView packed_w = {});
 
 // W (N, K) in the fast backend's GEMM panel layout, for LinearOp's packed_w. Done once per
-// weight at model load, never per call.
+// weight at model load, never per call. The f16 form rounds W to half precision.
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
+std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
 void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,
@@ -47,7 +55,7 @@ void AddInPlace(const OpContext& ctx, float* y, const float* x, int64_t n);
 // packed_w: W viewed as (c_out, 3 c_in) and packed by PackLinearWeight (optional).
 void Conv1dK3(const OpContext& ctx, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts,
               const float* W, const float* bias, int64_t c_out, int stride, float* y,
-              const float* packed_w = nullptr);
+              PackedWeightView packed_w = {});
 
 // Multi-head scaled dot-product attention for one sequence.
 // q: (n_q, H*dh) with row stride ldq; k, v: (n_kv, H*dh) with row strides ldk, ldv.

@@ -27,18 +27,30 @@ void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<vo
 }  // namespace
 
 void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
-            float* y, int64_t ldy, const float* packed_w) {
+            float* y, int64_t ldy, PackedWeightView packed_w) {
   // Split the output columns: every thread streams a disjoint part of W (the large operand in
   // decoding), reading all of x, which is small or cache-resident.
-  if (packed_w != nullptr) {
+  if (packed_w.f16 != nullptr) {
     ForRange(pool, N, kernels::PanelWidth(kIsa), [&](int64_t n0, int64_t n1) {
-      kernels::GemmPacked(kIsa, x, K, packed_w, K, K, N, bias, y, ldy, 0, M, n0, n1, false);
+      kernels::GemmPackedF16(kIsa, x, K, packed_w.f16, K, K, N, bias, y, ldy, 0, M, n0, n1, false);
+    });
+    return;
+  }
+  if (packed_w.f32 != nullptr) {
+    ForRange(pool, N, kernels::PanelWidth(kIsa), [&](int64_t n0, int64_t n1) {
+      kernels::GemmPacked(kIsa, x, K, packed_w.f32, K, K, N, bias, y, ldy, 0, M, n0, n1, false);
     });
     return;
   }
   ForRange(pool, N, 16, [&](int64_t n0, int64_t n1) {
     kernels::GemmNT(kIsa, x, K, W, K, bias, y, ldy, 0, M, n0, n1, K);
   });
+}
+
+std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
+  std::vector<uint16_t> packed(kernels::PackedSize(kIsa, K, N));
+  kernels::PackTransposedF16(kIsa, W, K, N, K, packed.data());
+  return packed;
 }
 
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) {
@@ -77,7 +89,7 @@ void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n) {
 }
 
 void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W,
-              const float* bias, int64_t c_out, int stride, float* y, const float* packed_w) {
+              const float* bias, int64_t c_out, int stride, float* y, PackedWeightView packed_w) {
   // im2col: row t holds the 3-tap input patch of every channel in W's (c_in, 3) order, so the
   // convolution becomes one NT GEMM against W viewed as (c_out, 3 c_in).
   const int64_t t_out = (t_in + 2 - 3) / stride + 1;

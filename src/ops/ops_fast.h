@@ -3,19 +3,21 @@
 #include <cstdint>
 #include <vector>
 
+#include "ops/ops.h"
 #include "util/thread_pool.h"
 
 namespace wisp::fast {
 
 void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
-            float* y, int64_t ldy, const float* packed_w);
+            float* y, int64_t ldy, PackedWeightView packed_w);
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
+std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
 void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
                float* y);
 void Gelu(ThreadPool* pool, float* x, int64_t n);
 void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n);
 void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W,
-              const float* bias, int64_t c_out, int stride, float* y, const float* packed_w);
+              const float* bias, int64_t c_out, int stride, float* y, PackedWeightView packed_w);
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out);

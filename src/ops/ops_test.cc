@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "kernels/gemm_packed.h"
 #include "ops/ops.h"
 #include "ops/profile_report.h"
 
@@ -57,8 +58,16 @@ TEST_P(OpsTest, Linear) {
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << M << "x" << K << "x" << N;
     const std::vector<float> packed = PackLinearWeight(W.data(), N, K);
     std::vector<float> y3(M * (N + 3));
-    LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y3.data(), N + 3, packed.data());
+    LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y3.data(), N + 3, {packed.data(), nullptr});
     EXPECT_LT(Nmse(y3, y2), kMaxNmse) << "packed " << M << "x" << K << "x" << N;
+    // f16 panels of W: the same as the reference on W rounded to f16.
+    const std::vector<uint16_t> packed16 = PackLinearWeightF16(W.data(), N, K);
+    std::vector<float> W16 = W;
+    for (auto& v : W16) v = kernels::HalfToFloat(kernels::FloatToHalf(v));
+    std::vector<float> y5(M * (N + 3)), y6(M * (N + 3));
+    LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y5.data(), N + 3, {nullptr, packed16.data()});
+    LinearOp(ref_, x.data(), M, K, W16.data(), N, b.data(), y6.data(), N + 3);
+    EXPECT_LT(Nmse(y5, y6), kMaxNmse) << "f16 packed " << M << "x" << K << "x" << N;
   }
 }
 
@@ -90,7 +99,8 @@ TEST_P(OpsTest, Conv1dK3) {
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << "stride " << stride;
     const std::vector<float> packed = PackLinearWeight(W.data(), c_out, 3 * c_in);
     std::vector<float> y4(y1.size());
-    Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y4.data(), packed.data());
+    Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y4.data(),
+             {packed.data(), nullptr});
     EXPECT_LT(Nmse(y4, y2), kMaxNmse) << "packed, stride " << stride;
     // The same input stored time-major gives the same result.
     std::vector<float> xt(x.size()), y3(y1.size());
