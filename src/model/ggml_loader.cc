@@ -277,6 +277,8 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     }
     const int64_t n = spec.numel();
     t->stored_as_f16 = rec.type == GgmlType::kF16;
+    // q8_0 weights run natively from their blocks (packed at load); the mapping keeps them alive.
+    if (rec.type == GgmlType::kQ8_0 && borrow_f32) t->q8_0_blocks = rec.data;
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
     if (rec.type == GgmlType::kF32 && borrow_f32 && aligned) {
       t->data = reinterpret_cast<const float*>(rec.data);

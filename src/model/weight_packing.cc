@@ -6,10 +6,15 @@ namespace wisp {
 namespace {
 
 // A 2-D view (rows = output features, cols = inputs) of t, packed into weights->owned.
-// Weights the file stores in f16 keep f16 panels (exact, half the bytes a step streams).
+// Weights keep the precision the file stores them in: q8_0 panels from q8_0 blocks, f16 panels
+// for f16 (both exact against ggml's dequantized values; fewer bytes a decoding step streams),
+// f32 panels otherwise.
 void Pack(Tensor* t, int64_t rows, int64_t cols, ModelWeights* weights) {
-  if (t->data == nullptr || t->packed != nullptr || t->packed_f16 != nullptr) return;
-  if (t->stored_as_f16) {
+  if (t->data == nullptr || t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr) return;
+  if (t->q8_0_blocks != nullptr && cols % 32 == 0) {
+    weights->owned_q8_0.push_back(PackLinearWeightQ8_0(t->q8_0_blocks, rows, cols));
+    t->packed_q8_0 = weights->owned_q8_0.back().data();
+  } else if (t->stored_as_f16) {
     weights->owned_f16.push_back(PackLinearWeightF16(t->data, rows, cols));
     t->packed_f16 = weights->owned_f16.back().data();
   } else {

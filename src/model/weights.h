@@ -38,7 +38,10 @@ struct Tensor {
   // and reads `data` (slower).
   const float* packed = nullptr;     // f32 panels, or
   const uint16_t* packed_f16 = nullptr;  // f16 panels: weights stored as f16 stay f16 (half the bytes)
+  const uint8_t* packed_q8_0 = nullptr;  // q8_0 panels: weights stored as q8_0 stay 8-bit
   bool stored_as_f16 = false;        // the file holds this tensor in f16
+  // The file's q8_0 blocks (in the mapping; null when not q8_0 or not file-backed).
+  const uint8_t* q8_0_blocks = nullptr;
   int ndim = 0;
   std::array<int64_t, 3> shape{1, 1, 1};
   int64_t numel() const { return shape[0] * shape[1] * shape[2]; }
@@ -100,6 +103,7 @@ struct ModelWeights {
   std::unique_ptr<MappedFile> file;
   std::vector<std::vector<float>> owned;
   std::vector<std::vector<uint16_t>> owned_f16;  // f16 GEMM panels
+  std::vector<std::vector<uint8_t>> owned_q8_0;  // q8_0 GEMM panels
 };
 
 }  // namespace wisp

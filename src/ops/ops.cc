@@ -53,6 +53,9 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
 }
 
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) { return fast::PackLinearWeight(W, N, K); }
+std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
+  return fast::PackLinearWeightQ8_0(blocks, N, K);
+}
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightF16(W, N, K);
 }

@@ -25,6 +25,7 @@ struct OpContext {
 struct PackedWeightView {
   const float* f32 = nullptr;
   const uint16_t* f16 = nullptr;
+  const uint8_t* q8_0 = nullptr;  // ggml q8_0 blocks in panels (weights stored as q8_0)
 };
 
 // y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
@@ -37,6 +38,8 @@ void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const 
 // weight at model load, never per call. The f16 form rounds W to half precision.
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
+// From ggml q8_0 blocks (N rows of K/32 blocks of 34 bytes); K a multiple of 32.
+std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
 void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,

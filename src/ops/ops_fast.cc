@@ -9,6 +9,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/gemm_packed.h"
+#include "kernels/gemm_q8.h"
 #include "kernels/vector_math.h"
 
 namespace wisp::fast {
@@ -30,6 +31,12 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
             float* y, int64_t ldy, PackedWeightView packed_w) {
   // Split the output columns: every thread streams a disjoint part of W (the large operand in
   // decoding), reading all of x, which is small or cache-resident.
+  if (packed_w.q8_0 != nullptr) {
+    ForRange(pool, N, kernels::PanelWidth(kIsa), [&](int64_t n0, int64_t n1) {
+      kernels::GemmPackedQ8(kIsa, x, K, packed_w.q8_0, K, N, bias, y, ldy, 0, M, n0, n1);
+    });
+    return;
+  }
   if (packed_w.f16 != nullptr) {
     ForRange(pool, N, kernels::PanelWidth(kIsa), [&](int64_t n0, int64_t n1) {
       kernels::GemmPackedF16(kIsa, x, K, packed_w.f16, K, K, N, bias, y, ldy, 0, M, n0, n1, false);
@@ -45,6 +52,12 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
   ForRange(pool, N, 16, [&](int64_t n0, int64_t n1) {
     kernels::GemmNT(kIsa, x, K, W, K, bias, y, ldy, 0, M, n0, n1, K);
   });
+}
+
+std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
+  std::vector<uint8_t> packed(kernels::PackedSizeQ8(kIsa, K, N));
+  kernels::PackQ8_0(kIsa, blocks, N, K, packed.data());
+  return packed;
 }
 
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
