@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds, runs the whole suite, then runs it again
-# under AddressSanitizer + UndefinedBehaviorSanitizer, then runs each fuzzer briefly.
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then the kernel/op tests cross-compiled for
+# aarch64 under qemu-user, then runs each fuzzer briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,6 +17,9 @@ cmake --build build-asan -j"$jobs"
 # The sanitizer pass checks memory safety; the heaviest equivalence cases already ran above.
 WISP_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== Arm (aarch64) op tests under qemu-user"
+scripts/test-arm.sh
 
 echo "== fuzzers (clang + libFuzzer), ${WISP_FUZZ_SECONDS:-30} s each"
 scripts/fuzz.sh "${WISP_FUZZ_SECONDS:-30}"

@@ -10,6 +10,9 @@ namespace wisp {
 int RunTranscribeCommand(const std::vector<std::string>& args);
 // wisp models list | download NAME...
 int RunModelsCommand(const std::vector<std::string>& args);
+// wisp profile -m MODEL AUDIO / wisp bench (-m MODEL | --random NAME): performance reports
+int RunProfileCommand(const std::vector<std::string>& args);
+int RunBenchCommand(const std::vector<std::string>& args);
 
 // Prints "wisp <command>: <message>" on stderr and returns the exit code.
 int ReportError(const std::string& command, const std::string& message, int exit_code);

@@ -23,6 +23,8 @@ constexpr const char* kTopLevelHelp =
     "commands:\n"
     "  transcribe   transcribe (or translate) audio files: wisp transcribe -m MODEL AUDIO...\n"
     "  models       list the published models and download them into the cache\n"
+    "  profile      time every op of one transcription: wisp profile -m MODEL AUDIO\n"
+    "  bench        encoder/decoder timings against the measured FMA peak and bandwidth\n"
     "  help         show this help\n"
     "\n"
     "`wisp <command> --help` describes each command.\n"
@@ -53,5 +55,7 @@ int main(int argc, char** argv) {
   }
   if (command == "transcribe") return RunTranscribeCommand(rest);
   if (command == "models") return RunModelsCommand(rest);
+  if (command == "profile") return RunProfileCommand(rest);
+  if (command == "bench") return RunBenchCommand(rest);
   return ReportError("wisp", "unknown command '" + command + "' (see `wisp --help`)", kExitUsage);
 }

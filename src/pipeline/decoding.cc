@@ -100,13 +100,18 @@ WindowDecoder::WindowDecoder(const ModelWeights& weights, const Tokenizer& token
 }
 
 void WindowDecoder::EncodeWindow(const float* mel_window) {
+  // Sections for `wisp profile`: the cross-attention K/V count as decoder work (as in the
+  // ExecuTorch seed report, whose decoder computes them).
+  if (ctx_.profiler) ctx_.profiler->SetSection("encoder");
   RunEncoder(weights_, ctx_, mel_window, &encoder_scratch_, audio_features_.data());
+  if (ctx_.profiler) ctx_.profiler->SetSection("decoder");
   SetAudioFeatures(weights_, ctx_, audio_features_.data(), &state_);
   has_window_ = true;
 }
 
 void WindowDecoder::Forward(const int* tokens, int n_tokens) {
   static_assert(sizeof(int) == sizeof(int32_t));
+  if (ctx_.profiler) ctx_.profiler->SetSection("decoder");
   RunDecoder(weights_, ctx_, &state_, reinterpret_cast<const int32_t*>(tokens), n_tokens, /*all_logits=*/false,
              logits_.data());
 }

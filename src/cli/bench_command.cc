@@ -1,0 +1,349 @@
+// wisp bench: the figures kernel work is judged by — model load, one encoder window, a static
+// decoder call (128 tokens over 1x1500xd audio features, the ExecuTorch seed report's shape),
+// one decode step at position 64 — each the median of K repetitions after warm-up, set against
+// the FMA peak and read bandwidth measured in the same run (cli/hardware_limits.h).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "cli/hardware_limits.h"
+#include "model/decoder.h"
+#include "model/encoder.h"
+#include "model/ggml_loader.h"
+#include "model/ggml_types.h"
+#include "model/ggml_writer.h"
+#include "util/thread_pool.h"
+
+namespace wisp {
+namespace {
+
+constexpr const char* kCommand = "wisp bench";
+constexpr int kStaticTokens = 128;  // the seed report's static decoder call
+constexpr int kStepPosition = 64;   // KV-cache position of the single-token decode step
+
+const std::vector<OptionSpec>& BenchOptionSpecs() {
+  static const std::vector<OptionSpec> specs = {
+      {"model", 'm', "MODEL", "ggml model file to measure"},
+      {"random", 0, "NAME", "instead of -m: a random-weight model of this shape (tiny.en, tiny, base, base.en), "
+                            "written to a temp dir, header from " WISP_SHARED_DATA_DIR "/for-tests-ggml-NAME.bin"},
+      {"header", 0, "PATH", "with --random: take hparams, filters and vocab from this ggml file instead"},
+      {"type", 0, "TYPE", "with --random: type of the big matrices, f32, f16 (default) or q8_0"},
+      {"threads", 't', "N", "worker threads (default: the physical cores, " +
+                                std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
+      {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
+      {"reps", 'r', "K", "repetitions per figure; the median is reported (default 5)"},
+      {"warmup", 0, "N", "untimed runs before the repetitions (default 1)"},
+      {"bandwidth-mb", 0, "MB", "size of the read-bandwidth buffer (default 1024; must exceed the caches)"},
+      {"only", 0, "LIST", "comma-separated subset of load,encoder,decoder,step,limits (default all)"},
+  };
+  return specs;
+}
+
+std::string BenchHelp() {
+  return "usage: wisp bench (-m MODEL | --random NAME) [options]\n"
+         "\n"
+         "Measures, as the median of K repetitions after warm-up, and prints as a markdown table:\n"
+         "  load      LoadGgmlModel (mapping, validation, conversion of f16/quantized weights to f32)\n"
+         "  encoder   RunEncoder on one 30-s window: ms, GFLOP/s, % of the measured FMA peak\n"
+         "  decoder   one static RunDecoder call on 128 tokens with all logits, after SetAudioFeatures\n"
+         "            on 1x1500xd features (cross-attention K/V, reported separately and included)\n"
+         "  step      one RunDecoder call on 1 token with the KV cache at position 64: ms per token,\n"
+         "            bytes it must read, and the bound those bytes set at the measured bandwidth\n"
+         "  limits    FMA-loop GFLOP/s and read bandwidth over a 1 GB buffer, on 1 and N threads\n"
+         "and the peak RSS. FLOP counts follow from the hparams (cli/hardware_limits.h).\n"
+         "\n"
+         "options:\n" +
+         FormatOptionsHelp(BenchOptionSpecs()) +
+         "\n"
+         "examples:\n"
+         "  wisp bench --random tiny.en --type f32 --threads 2\n"
+         "  wisp bench -m ggml-base.bin --backend reference --reps 1 --only encoder,step\n"
+         "\n"
+         "exit codes: 0 success, 1 usage error, 2 unreadable model or header\n";
+}
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median of `reps` timings of fn after `warmup` untimed calls.
+double MedianMs(int warmup, int reps, const std::function<void()>& fn) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    ms.push_back(MsSince(t0));
+  }
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+}
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown CPU";
+}
+
+std::string Fmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+struct Request {
+  std::string model, random, header, type = "f16";
+  int threads = 1, reps = 5, warmup = 1, bandwidth_mb = 1024;
+  Backend backend = Backend::kFast;
+  std::set<std::string> only;
+  bool Wants(const std::string& what) const { return only.empty() || only.count(what) > 0; }
+};
+
+Result<Request> BuildRequest(const ParsedArgs& args) {
+  Request r;
+  r.model = args.Get("model");
+  r.random = args.Get("random");
+  if (r.model.empty() == r.random.empty()) return InvalidArgument("give exactly one of -m MODEL and --random NAME");
+  r.header = args.Get("header");
+  if (!r.random.empty() && r.header.empty()) {
+    r.header = std::string(WISP_SHARED_DATA_DIR) + "/for-tests-ggml-" + r.random + ".bin";
+  }
+  r.type = args.Get("type", "f16");
+  if (r.type != "f32" && r.type != "f16" && r.type != "q8_0") {
+    return InvalidArgument("--type: expected f32, f16 or q8_0, got '" + r.type + "'");
+  }
+  if (!r.model.empty() && (args.Has("type") || args.Has("header"))) {
+    return InvalidArgument("--type and --header only apply to --random");
+  }
+  r.threads = ThreadPool::DefaultThreadCount();
+  if (args.Has("threads")) {
+    Result<int> t = ParseIntFlag("--threads", args.Get("threads"), 1, 1024);
+    if (!t.ok()) return t.status();
+    r.threads = *t;
+  }
+  if (args.Has("reps")) {
+    Result<int> k = ParseIntFlag("--reps", args.Get("reps"), 1, 1000);
+    if (!k.ok()) return k.status();
+    r.reps = *k;
+  }
+  if (args.Has("warmup")) {
+    Result<int> w = ParseIntFlag("--warmup", args.Get("warmup"), 0, 100);
+    if (!w.ok()) return w.status();
+    r.warmup = *w;
+  }
+  if (args.Has("bandwidth-mb")) {
+    Result<int> mb = ParseIntFlag("--bandwidth-mb", args.Get("bandwidth-mb"), 16, 65536);
+    if (!mb.ok()) return mb.status();
+    r.bandwidth_mb = *mb;
+  }
+  const std::string backend = args.Get("backend", "fast");
+  if (backend == "reference") {
+    r.backend = Backend::kReference;
+  } else if (backend != "fast") {
+    return InvalidArgument("--backend: expected fast or reference, got '" + backend + "'");
+  }
+  std::stringstream only(args.Get("only"));
+  for (std::string item; std::getline(only, item, ',');) {
+    if (item.empty()) continue;
+    if (item != "load" && item != "encoder" && item != "decoder" && item != "step" && item != "limits") {
+      return InvalidArgument("--only: unknown figure '" + item + "' (load, encoder, decoder, step, limits)");
+    }
+    r.only.insert(item);
+  }
+  return r;
+}
+
+// A temp dir removed on scope exit.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (!path.empty()) std::system(("rm -rf '" + path + "'").c_str());
+  }
+};
+
+}  // namespace
+
+int RunBenchCommand(const std::vector<std::string>& argv) {
+  Result<ParsedArgs> args = ParseArgs(argv, BenchOptionSpecs(), kCommand);
+  if (!args.ok()) return ReportError(kCommand, args.status().message(), kExitUsage);
+  if (args->Has("help")) {
+    std::fputs(BenchHelp().c_str(), stdout);
+    return kExitOk;
+  }
+  Result<Request> request = BuildRequest(*args);
+  if (!request.ok()) return ReportError(kCommand, request.status().message() + " (see `wisp bench --help`)", kExitUsage);
+  const Request& r = *request;
+
+  TempDir temp;
+  std::string model_path = r.model;
+  if (!r.random.empty()) {
+    char dir[] = "/tmp/wisp_bench_XXXXXX";
+    if (mkdtemp(dir) == nullptr) return ReportError(kCommand, "cannot create a temp dir", kExitBadInput);
+    temp.path = dir;
+    model_path = temp.path + "/ggml-random-" + r.random + "-" + r.type + ".bin";
+    RandomModelOptions options;
+    options.type = *ParseGgmlTypeName(r.type);
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status written = WriteRandomGgmlModel(r.header, model_path, options);
+    if (!written.ok()) return ReportError(kCommand, "--random: " + written.message(), kExitBadInput);
+    std::fprintf(stderr, "%s: wrote random %s (%s) in %.1f s\n", kCommand, r.random.c_str(), r.type.c_str(),
+                 MsSince(t0) / 1000);
+  }
+
+  const std::string load_before = ReadFirstLine("/proc/loadavg");
+  ThreadPool pool(r.threads);
+  OpContext ctx;
+  ctx.pool = &pool;
+  ctx.backend = r.backend;
+
+  std::unique_ptr<LoadedModel> model;
+  double load_ms = MedianMs(r.Wants("load") ? r.warmup : 0, r.Wants("load") ? r.reps : 1, [&] {
+    model.reset();
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path);
+    if (loaded.ok()) model = std::move(*loaded);
+  });
+  if (!model) {
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path);
+    return ReportError(kCommand, loaded.ok() ? "load failed" : loaded.status().message(), kExitBadInput);
+  }
+  const ModelWeights& w = model->weights;
+  const HParams& hp = w.hparams;
+  const int64_t d = hp.n_audio_state;
+
+  // Deterministic inputs: a log-mel-like window in [-1, 1], features of unit scale, token ids.
+  std::vector<float> mel(static_cast<size_t>(hp.n_mels) * 2 * hp.n_audio_ctx);
+  uint32_t seed = 12345;
+  auto next = [&] { seed = seed * 1664525u + 1013904223u; return (seed >> 8) * (2.0f / 16777216.0f) - 1.0f; };
+  for (float& v : mel) v = next();
+  std::vector<float> features(static_cast<size_t>(hp.n_audio_ctx) * d);
+  EncoderScratch encoder_scratch;
+  double encoder_ms = 0;
+  if (r.Wants("encoder")) {
+    encoder_ms = MedianMs(r.warmup, r.reps, [&] { RunEncoder(w, ctx, mel.data(), &encoder_scratch, features.data()); });
+  } else {
+    for (float& v : features) v = next();
+  }
+
+  DecoderState state;
+  InitDecoderState(hp, &state);
+  std::vector<int32_t> tokens(kStaticTokens);
+  for (int i = 0; i < kStaticTokens; ++i) tokens[i] = (i * 7919) % 50000;
+  std::vector<float> logits(static_cast<size_t>(kStaticTokens) * hp.n_vocab);
+  double kv_ms = 0, dec_ms = 0, step_ms = 0;
+  if (r.Wants("decoder") || r.Wants("step")) {
+    kv_ms = MedianMs(r.Wants("decoder") ? r.warmup : 0, r.Wants("decoder") ? r.reps : 1,
+                     [&] { SetAudioFeatures(w, ctx, features.data(), &state); });
+  }
+  if (r.Wants("decoder")) {
+    dec_ms = MedianMs(r.warmup, r.reps, [&] {
+      state.n_past = 0;
+      RunDecoder(w, ctx, &state, tokens.data(), kStaticTokens, /*all_logits=*/true, logits.data());
+    });
+  }
+  if (r.Wants("step")) {
+    step_ms = MedianMs(r.warmup, r.reps, [&] {
+      state.n_past = kStepPosition;
+      RunDecoder(w, ctx, &state, tokens.data(), 1, /*all_logits=*/false, logits.data());
+    });
+  }
+
+  // Peak RSS of the model work, read before the limits allocate their 1 GB buffer.
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  // Hardware limits last, so that their buffer does not count in the peak RSS.
+  FmaPeak fma1, fman;
+  double bw1 = 0, bwn = 0;
+  if (r.Wants("limits") || r.Wants("encoder") || r.Wants("decoder") || r.Wants("step")) {
+    fma1 = MeasureFmaPeak(nullptr);
+    fman = r.threads > 1 ? MeasureFmaPeak(&pool) : fma1;
+    const int64_t bw_bytes = int64_t{r.bandwidth_mb} << 20;
+    bw1 = MeasureReadBandwidthGBs(nullptr, bw_bytes);
+    bwn = r.threads > 1 ? MeasureReadBandwidthGBs(&pool, bw_bytes) : bw1;
+  }
+  const double peak = fman.gflops, bandwidth = bwn;
+  const std::string load_after = ReadFirstLine("/proc/loadavg");
+
+  std::ostringstream table;
+  auto row = [&](const std::string& what, double ms, const std::string& work, const std::string& rate,
+                 const std::string& share) {
+    table << "| " << what << " | " << Fmt("%.3f", ms) << " | " << work << " | " << rate << " | " << share << " |\n";
+  };
+  auto flops_row = [&](const std::string& what, double ms, double flops) {
+    const double gflops = flops / (ms * 1e-3) / 1e9;
+    row(what, ms, Fmt("%.2f GFLOP", flops / 1e9), Fmt("%.1f GFLOP/s", gflops),
+        peak > 0 ? Fmt("%.1f %% of FMA peak", 100.0 * gflops / peak) : "");
+  };
+  table << "| Figure | Median (ms) | Work | Rate | % of limit |\n|---|---:|---|---:|---:|\n";
+  if (r.Wants("load")) {
+    row("load (LoadGgmlModel)", load_ms,
+        Fmt("%.1f MB f32 in place, ", model->stats.bytes_in_place / 1e6) +
+            Fmt("%.1f MB copied/converted", model->stats.bytes_copied / 1e6),
+        "", "");
+  }
+  if (r.Wants("encoder")) flops_row("encoder, one 30-s window", encoder_ms, EncoderWindowFlops(hp));
+  if (r.Wants("decoder")) {
+    flops_row("decoder: cross-attention K/V (SetAudioFeatures, 1x1500xd)", kv_ms, CrossKvFlops(hp));
+    flops_row("decoder: static call, 128 tokens, cross K/V excluded", dec_ms,
+              DecoderCallFlops(hp, kStaticTokens, 0, true));
+    flops_row("decoder: static call, 128 tokens, cross K/V included", dec_ms + kv_ms,
+              DecoderCallFlops(hp, kStaticTokens, 0, true) + CrossKvFlops(hp));
+  }
+  std::string step_note;
+  if (r.Wants("step")) {
+    const DecodeStepBytes bytes = DecodeStepReadBytes(hp, kStepPosition);
+    const double bound_ms = bandwidth > 0 ? bytes.total() / (bandwidth * 1e9) * 1e3 : 0;
+    row("decode step at position 64 (per token)", step_ms,
+        Fmt("%.1f MB read", bytes.total() / 1e6) + Fmt(" (%.1f weights", bytes.weights / 1e6) +
+            Fmt(" + %.1f KV)", bytes.kv_cache / 1e6),
+        Fmt("%.1f GB/s", bytes.total() / (step_ms * 1e-3) / 1e9),
+        bandwidth > 0 ? Fmt("%.1f %% of bandwidth", 100.0 * bound_ms / step_ms) : "");
+    step_note = "decode step bandwidth bound: " + Fmt("%.1f MB", bytes.total() / 1e6) + " / " +
+                Fmt("%.1f GB/s", bandwidth) + " = " + Fmt("%.3f ms", bound_ms) + "; measured / bound = " +
+                Fmt("%.2f", bound_ms > 0 ? step_ms / bound_ms : 0.0) + "\n";
+  }
+
+  std::printf("# wisp bench: %s\n\n", r.random.empty() ? model_path.c_str() : ("random " + r.random + " " + r.type).c_str());
+  std::printf("- model: %d+%d layers, width %lld, n_vocab %d, ftype %d (executed as f32)\n", hp.n_audio_layer,
+              hp.n_text_layer, static_cast<long long>(d), hp.n_vocab, hp.ftype);
+  std::printf("- backend %s, %d thread(s), median of %d rep(s) after %d warm-up\n",
+              r.backend == Backend::kFast ? "fast" : "reference", r.threads, r.reps, r.warmup);
+  std::printf("- CPU: %s, %ld online CPUs\n", CpuModel().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("- load average (/proc/loadavg) before: %s; after: %s\n", load_before.c_str(), load_after.c_str());
+  if (fma1.gflops > 0) {
+    std::printf("- FMA peak (%s loop, 16 accumulators): %.1f GFLOP/s on 1 thread", fma1.isa.c_str(), fma1.gflops);
+    if (r.threads > 1) std::printf(", %.1f GFLOP/s on %d threads", fman.gflops, fman.threads);
+    std::printf("\n- read bandwidth (sum over %d MB): %.1f GB/s on 1 thread", r.bandwidth_mb, bw1);
+    if (r.threads > 1) std::printf(", %.1f GB/s on %d threads", bwn, r.threads);
+    std::printf("\n- %% of limit: against the %d-thread figures\n", r.threads);
+  }
+  std::printf("\n%s\n", table.str().c_str());
+  if (!step_note.empty()) std::printf("%s", step_note.c_str());
+  std::printf("peak RSS (ru_maxrss, read before the bandwidth buffer is allocated): %.1f MB\n", usage.ru_maxrss / 1024.0);
+  return kExitOk;
+}
+
+}  // namespace wisp
