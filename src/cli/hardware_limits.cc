@@ -258,13 +258,14 @@ double CrossKvFlops(const HParams& hp) {
   return hp.n_text_layer * 2 * (2.0 * hp.n_audio_ctx * d * d);
 }
 
-DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past) {
+DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight) {
   const int64_t d = hp.n_text_state, f = sizeof(float);
-  // Per layer: self q,k,v,out (4 d^2) + cross q,out (2 d^2) + mlp (8 d^2); biases (self q,v,out,
-  // cross q,out, mlp 4d + d) and three LayerNorms (6 d).
-  const int64_t per_layer = 14 * d * d + (5 * d + 5 * d) + 6 * d;
+  // Per layer: self q,k,v,out (4 d^2) + cross q,out (2 d^2) + mlp (8 d^2) as matrices; biases
+  // (self q,v,out, cross q,out, mlp 4d + d) and three LayerNorms (6 d) in f32.
+  const int64_t matrices = hp.n_text_layer * 14 * d * d + int64_t{hp.n_vocab} * d;
+  const int64_t vectors = hp.n_text_layer * (10 * d + 6 * d) + 2 * d /* ln */ + d /* position */;
   DecodeStepBytes b;
-  b.weights = f * (hp.n_text_layer * per_layer + int64_t{hp.n_vocab} * d + 2 * d /* ln */ + d /* position */);
+  b.weights = static_cast<int64_t>(matrices * matrix_bytes_per_weight) + f * vectors;
   b.kv_cache = f * hp.n_text_layer * (2 * (int64_t{n_past} + 1) * d + 2 * int64_t{hp.n_audio_ctx} * d);
   return b;
 }

@@ -42,13 +42,14 @@ double DecoderCallFlops(const HParams& hp, int n_tokens, int n_past, bool all_lo
 // The cross-attention K and V projections of every layer over the n_audio_ctx audio features.
 double CrossKvFlops(const HParams& hp);
 
-// Bytes a one-token decode step at position n_past must read from memory at the least, with
-// weights as the model executes them (f32: the loader converts every type to f32):
+// Bytes a one-token decode step at position n_past must read from memory at the least.
+// matrix_bytes_per_weight: how the fast backend stores the matrices it streams (4 f32 panels,
+// 2 f16 panels, 34/32 q8_0 panels); norms, biases and the KV cache are f32.
 struct DecodeStepBytes {
   int64_t weights = 0;   // every decoder matrix a step uses + the token embedding (logits)
   int64_t kv_cache = 0;  // self-attention K/V up to n_past + 1 and the cross-attention K/V
   int64_t total() const { return weights + kv_cache; }
 };
-DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past);
+DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight = 4.0);
 
 }  // namespace wisp

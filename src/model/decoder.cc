@@ -29,6 +29,11 @@ void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* 
     ApplyLinear(ctx, a.key, audio_features, n, state->cross_k.data() + l * n * d, d);
     ApplyLinear(ctx, a.value, audio_features, n, state->cross_v.data() + l * n * d, d);
   }
+  state->cross_kv.resize(hp.n_text_layer);
+  for (int l = 0; l < hp.n_text_layer; ++l) {
+    PrepareKv(ctx, state->cross_k.data() + l * n * d, d, state->cross_v.data() + l * n * d, d, n, hp.n_text_head,
+              d / hp.n_text_head, &state->cross_kv[l]);
+  }
   state->n_past = 0;
 }
 
@@ -55,10 +60,7 @@ void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state
     BlockScratch& s = state->block;
     AttentionSublayerWithKv(ctx, b.attn_ln, b.attn, hp.n_text_head, x, n, d, k_cache + past * d,
                             v_cache + past * d, k_cache, v_cache, past + n, /*causal=*/true, past, &s);
-    const int64_t n_audio = hp.n_audio_ctx;
-    AttentionSublayerWithKv(ctx, b.cross_attn_ln, b.cross_attn, hp.n_text_head, x, n, d, nullptr, nullptr,
-                            state->cross_k.data() + l * n_audio * d, state->cross_v.data() + l * n_audio * d,
-                            n_audio, /*causal=*/false, 0, &s);
+    CrossAttentionSublayer(ctx, b.cross_attn_ln, b.cross_attn, x, n, d, state->cross_kv[l], &s);
     MlpSublayer(ctx, b.mlp_ln, b.mlp_up, b.mlp_down, x, n, d, &s);
   }
   state->n_past += n_tokens;

@@ -15,6 +15,7 @@ struct DecoderState {
   int n_past = 0;                      // tokens already in the self-attention cache
   std::vector<float> self_k, self_v;   // [layer][n_text_ctx][n_text_state]
   std::vector<float> cross_k, cross_v; // [layer][n_audio_ctx][n_text_state]
+  std::vector<PreparedKv> cross_kv;     // per layer, over cross_k/v, prepared once per window
   std::vector<float> x, last;  // activations of the current call
   BlockScratch block;
 };

@@ -37,6 +37,18 @@ void AttentionSublayerWithKv(const OpContext& ctx, const LayerNormWeights& ln, c
   AddInPlace(ctx, x, s->h.data(), n * d);
 }
 
+void CrossAttentionSublayer(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a, float* x,
+                            int64_t n, int64_t d, const PreparedKv& kv, BlockScratch* s) {
+  s->h.resize(n * d);
+  s->qkv.resize(n * d);
+  s->attn.resize(n * d);
+  LayerNorm(ctx, x, n, d, ln.gamma.data, ln.beta.data, s->h.data());
+  ApplyLinear(ctx, a.query, s->h.data(), n, s->qkv.data(), d);
+  AttentionPrepared(ctx, s->qkv.data(), d, n, kv, s->attn.data());
+  ApplyLinear(ctx, a.out, s->attn.data(), n, s->h.data(), d);
+  AddInPlace(ctx, x, s->h.data(), n * d);
+}
+
 void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear& up, const Linear& down, float* x,
                  int64_t n, int64_t d, BlockScratch* s) {
   const int64_t hidden = up.w.rows();

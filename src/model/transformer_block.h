@@ -25,6 +25,10 @@ void AttentionSublayerWithKv(const OpContext& ctx, const LayerNormWeights& ln, c
                              const float* k, const float* v, int64_t n_kv, bool causal, int64_t q_offset,
                              BlockScratch* s);
 
+// x (n, d) += out_proj(attention(q(ln(x)), prepared keys/values)): the decoder's cross-attention.
+void CrossAttentionSublayer(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a, float* x,
+                            int64_t n, int64_t d, const PreparedKv& kv, BlockScratch* s);
+
 // x (n, d) += down(gelu(up(ln(x)))).
 void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear& up, const Linear& down, float* x,
                  int64_t n, int64_t d, BlockScratch* s);

@@ -3,8 +3,11 @@
 // n_q x n_kv matrix (1500 x 1500 per head in the encoder).
 // - Many queries (encoder, decoder prompt): K^T and V of each head are packed into GEMM panels
 //   once per call, and both products run on the packed outer-product kernel.
-// - Few queries (one decoding step): packing would cost as much as the products, so scores are
-//   dot products against the K rows and the output a weighted sum of the V rows.
+// - Few queries (one decoding step) over K/V that change every call (the self-attention cache):
+//   packing would cost as much as the products, so scores are dot products against the K rows
+//   and the output a weighted sum of the V rows.
+// - K/V fixed across calls (cross-attention within a window): packed once (PrepareKv), then
+//   every step runs the packed kernels, whatever its number of queries.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -38,6 +41,45 @@ void RunJobs(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int6
 
 }  // namespace
 
+void PackKv(ThreadPool* pool, PreparedKv* kv) {
+  const size_t kt_size = kernels::PackedSize(kIsa, kv->head_dim, kv->n_kv);
+  const size_t v_size = kernels::PackedSize(kIsa, kv->n_kv, kv->head_dim);
+  kv->kt_panels.resize(kt_size * kv->n_heads);
+  kv->v_panels.resize(v_size * kv->n_heads);
+  RunJobs(pool, kv->n_heads, [&](int64_t h0, int64_t h1) {
+    for (int64_t h = h0; h < h1; ++h) {
+      kernels::PackTransposed(kIsa, kv->k + h * kv->head_dim, kv->ldk, kv->n_kv, kv->head_dim,
+                              kv->kt_panels.data() + h * kt_size);
+      kernels::PackRowMajor(kIsa, kv->v + h * kv->head_dim, kv->ldv, kv->n_kv, kv->head_dim,
+                            kv->v_panels.data() + h * v_size);
+    }
+  });
+}
+
+void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv, bool causal,
+                     int64_t q_offset, float* out) {
+  const int64_t n_kv = kv.n_kv, head_dim = kv.head_dim, width = kv.n_heads * head_dim;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
+  const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
+  auto visible_for = [&](int64_t i) { return causal ? std::min(n_kv, q_offset + i + 1) : n_kv; };
+  constexpr int64_t kQBlock = 48;
+  const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
+  RunJobs(pool, kv.n_heads * n_qb, [&](int64_t w0, int64_t w1) {
+    std::vector<float> s(static_cast<size_t>(std::min(kQBlock, n_q) * n_kv));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
+      const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
+      kernels::GemmPacked(kIsa, q + i0 * ldq + h * head_dim, ldq, kv.kt_panels.data() + h * kt_size, head_dim,
+                          head_dim, n_kv, nullptr, s.data(), n_kv, 0, i1 - i0, 0, kv_end, false);
+      for (int64_t i = i0; i < i1; ++i) ScaledSoftmax(s.data() + (i - i0) * n_kv, visible_for(i), kv_end, scale);
+      // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
+      kernels::GemmPacked(kIsa, s.data(), n_kv, kv.v_panels.data() + h * v_size, n_kv, kv_end, head_dim, nullptr,
+                          out + i0 * width + h * head_dim, width, 0, i1 - i0, 0, head_dim, false);
+    }
+  });
+}
+
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out) {
@@ -61,33 +103,16 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
     });
     return;
   }
-
-  const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
-  const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
-  std::vector<float> kt(kt_size * n_heads), vp(v_size * n_heads);
-  RunJobs(pool, n_heads, [&](int64_t h0, int64_t h1) {
-    for (int64_t h = h0; h < h1; ++h) {
-      kernels::PackTransposed(kIsa, k + h * head_dim, ldk, n_kv, head_dim, kt.data() + h * kt_size);
-      kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, vp.data() + h * v_size);
-    }
-  });
-
-  constexpr int64_t kQBlock = 48;
-  const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
-  RunJobs(pool, n_heads * n_qb, [&](int64_t w0, int64_t w1) {
-    std::vector<float> s(static_cast<size_t>(kQBlock * n_kv));
-    for (int64_t w = w0; w < w1; ++w) {
-      const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
-      const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
-      kernels::GemmPacked(kIsa, q + i0 * ldq + h * head_dim, ldq, kt.data() + h * kt_size, head_dim, head_dim, n_kv,
-                          nullptr,
-                          s.data(), n_kv, 0, i1 - i0, 0, kv_end, false);
-      for (int64_t i = i0; i < i1; ++i) ScaledSoftmax(s.data() + (i - i0) * n_kv, visible_for(i), kv_end, scale);
-      // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
-      kernels::GemmPacked(kIsa, s.data(), n_kv, vp.data() + h * v_size, n_kv, kv_end, head_dim, nullptr,
-                          out + i0 * width + h * head_dim, width, 0, i1 - i0, 0, head_dim, false);
-    }
-  });
+  PreparedKv kv;
+  kv.k = k;
+  kv.v = v;
+  kv.ldk = ldk;
+  kv.ldv = ldv;
+  kv.n_kv = n_kv;
+  kv.n_heads = n_heads;
+  kv.head_dim = head_dim;
+  PackKv(pool, &kv);
+  AttentionPacked(pool, q, ldq, n_q, kv, causal, q_offset, out);
 }
 
 }  // namespace wisp::fast

@@ -60,4 +60,30 @@ std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) 
   return fast::PackLinearWeightF16(W, N, K);
 }
 
+void PrepareKv(const OpContext& ctx, const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t n_kv,
+               int n_heads, int64_t head_dim, PreparedKv* out) {
+  OpScope scope(ctx.profiler, "prepare_kv", IsFast(ctx));
+  out->k = k;
+  out->v = v;
+  out->ldk = ldk;
+  out->ldv = ldv;
+  out->n_kv = n_kv;
+  out->n_heads = n_heads;
+  out->head_dim = head_dim;
+  if (IsFast(ctx)) return fast::PackKv(ctx.pool, out);
+  out->kt_panels.clear();
+  out->v_panels.clear();
+}
+
+void AttentionPrepared(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv,
+                       float* out) {
+  OpScope scope(ctx.profiler, "attention", IsFast(ctx));
+  if (IsFast(ctx) && !kv.kt_panels.empty()) return fast::AttentionPacked(ctx.pool, q, ldq, n_q, kv, false, 0, out);
+  if (IsFast(ctx)) {
+    return fast::Attention(ctx.pool, q, ldq, n_q, kv.k, kv.ldk, kv.v, kv.ldv, kv.n_kv, kv.n_heads, kv.head_dim, false,
+                           0, out);
+  }
+  reference::Attention(q, ldq, n_q, kv.k, kv.ldk, kv.v, kv.ldv, kv.n_kv, kv.n_heads, kv.head_dim, false, 0, out);
+}
+
 }  // namespace wisp

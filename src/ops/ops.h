@@ -69,4 +69,22 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out);
 
+// Keys and values prepared once for many attention calls over them: the decoder's cross-
+// attention attends to the same audio K/V at every step of a window. The fast backend packs
+// K^T and V of each head into GEMM panels here; the reference backend keeps the pointers.
+// k and v must outlive the prepared object.
+struct PreparedKv {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t ldk = 0, ldv = 0, n_kv = 0, head_dim = 0;
+  int n_heads = 0;
+  std::vector<float> kt_panels, v_panels;  // fast backend only
+};
+void PrepareKv(const OpContext& ctx, const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t n_kv,
+               int n_heads, int64_t head_dim, PreparedKv* out);
+
+// Non-causal attention of q (n_q, H*dh) over prepared keys/values; same result as Attention.
+void AttentionPrepared(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv,
+                       float* out);
+
 }  // namespace wisp

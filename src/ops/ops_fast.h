@@ -23,4 +23,10 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out);
 
+// Packs K^T and V of every head of kv (pointers and sizes already set) into GEMM panels.
+void PackKv(ThreadPool* pool, PreparedKv* kv);
+// Attention over packed K/V (any number of queries).
+void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv, bool causal,
+                     int64_t q_offset, float* out);
+
 }  // namespace wisp::fast

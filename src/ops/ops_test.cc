@@ -128,6 +128,23 @@ TEST_P(OpsTest, Attention) {
   }
 }
 
+TEST_P(OpsTest, PreparedKvMatchesAttention) {
+  const int n_kv = 150, heads = 6, dh = 64, w = heads * dh;
+  auto k = Random(n_kv * w, rng_), v = Random(n_kv * w, rng_);
+  PreparedKv fast_kv, ref_kv;
+  PrepareKv(fast_, k.data(), w, v.data(), w, n_kv, heads, dh, &fast_kv);
+  PrepareKv(ref_, k.data(), w, v.data(), w, n_kv, heads, dh, &ref_kv);
+  for (int n_q : {1, 3, 60}) {
+    auto q = Random(n_q * w, rng_);
+    std::vector<float> o1(n_q * w), o2(n_q * w), o3(n_q * w);
+    AttentionPrepared(fast_, q.data(), w, n_q, fast_kv, o1.data());
+    AttentionPrepared(ref_, q.data(), w, n_q, ref_kv, o2.data());
+    Attention(ref_, q.data(), w, n_q, k.data(), w, v.data(), w, n_kv, heads, dh, false, 0, o3.data());
+    EXPECT_LT(Nmse(o1, o3), kMaxNmse) << n_q;
+    EXPECT_EQ(o2, o3) << n_q;
+  }
+}
+
 TEST_P(OpsTest, ProfilerCountsEveryCall) {
   Profiler prof;
   OpContext ctx = fast_;
