@@ -24,14 +24,21 @@ namespace {
 
 const kernels::Isa kIsa = kernels::DetectIsa();
 
-// Softmax of row[0, visible) at the given scale, in place; zeroes row[visible, width).
-void ScaledSoftmax(float* row, int64_t visible, int64_t width, float scale) {
+// Unnormalised softmax of row[0, visible) at the given scale, in place: exp(s - max); zeroes
+// row[visible, width). Returns the sum, by which the caller divides the (short) output row
+// instead of the (long) probability row.
+float ScaledExpRow(float* row, int64_t visible, int64_t width, float scale) {
   float mx = -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
   const float sum = kernels::ScaledExpSum(kIsa, row, visible, scale, mx * scale);
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
   for (int64_t j = visible; j < width; ++j) row[j] = 0.0f;
+  return sum;
+}
+
+// Softmax of row[0, visible) at the given scale, in place.
+void ScaledSoftmax(float* row, int64_t visible, float scale) {
+  const float inv = 1.0f / ScaledExpRow(row, visible, visible, scale);
+  for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
 }
 
 void RunJobs(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
@@ -72,10 +79,17 @@ void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q,
       const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
       kernels::GemmPacked(kIsa, q + i0 * ldq + h * head_dim, ldq, kv.kt_panels.data() + h * kt_size, head_dim,
                           head_dim, n_kv, nullptr, s.data(), n_kv, 0, i1 - i0, 0, kv_end, false);
-      for (int64_t i = i0; i < i1; ++i) ScaledSoftmax(s.data() + (i - i0) * n_kv, visible_for(i), kv_end, scale);
+      float inv_sum[kQBlock];
+      for (int64_t i = i0; i < i1; ++i) {
+        inv_sum[i - i0] = 1.0f / ScaledExpRow(s.data() + (i - i0) * n_kv, visible_for(i), kv_end, scale);
+      }
       // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
       kernels::GemmPacked(kIsa, s.data(), n_kv, kv.v_panels.data() + h * v_size, n_kv, kv_end, head_dim, nullptr,
                           out + i0 * width + h * head_dim, width, 0, i1 - i0, 0, head_dim, false);
+      for (int64_t i = i0; i < i1; ++i) {
+        float* o = out + i * width + h * head_dim;
+        for (int64_t c = 0; c < head_dim; ++c) o[c] *= inv_sum[i - i0];
+      }
     }
   });
 }
@@ -95,7 +109,7 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
           const int64_t visible = visible_for(i);
           kernels::GemmNT(kIsa, q + i * ldq + h * head_dim, ldq, k + h * head_dim, ldk, nullptr, s.data(), n_kv, 0,
                           1, 0, visible, head_dim);
-          ScaledSoftmax(s.data(), visible, visible, scale);
+          ScaledSoftmax(s.data(), visible, scale);
           kernels::WeightedRowSum(kIsa, s.data(), visible, v + h * head_dim, ldv, head_dim,
                                   out + i * width + h * head_dim);
         }
