@@ -50,8 +50,9 @@ std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, cons
 }
 
 Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& model_path,
-                                                           const std::string& tokenizer_file) {
-  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path);
+                                                           const std::string& tokenizer_file,
+                                                           const LoadOptions& load_options) {
+  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, load_options);
   if (!loaded.ok()) return loaded.status();
   std::unique_ptr<LoadedModel> model = std::move(*loaded);
   const HParams& hparams = model->weights.hparams;
@@ -90,6 +91,10 @@ Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& mo
 Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& audio_path,
                                                           const TranscribeOptions& options,
                                                           const OpContext& ctx) const {
+  if (ctx.backend == Backend::kReference && !model_->weights.f32_matrices) {
+    return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
+                           "backend's packed weights only (load it for the reference backend)");
+  }
   const MelFilters& filters = model_->mel_filters;
   const int n_mels = hparams().n_mels;
   // A file without an embedded filterbank (or one of another size) gets librosa's, as

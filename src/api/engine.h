@@ -30,8 +30,11 @@ class WhisperEngine {
   // TiktokenSearchPaths and, when none exists, uses the vocabulary embedded in the model file
   // (exact for ASCII text; see Tokenizer::FromGgmlVocab for what differs otherwise).
   // Errors name the file: NotFound/BadInput for the model, BadInput for the tokenizer.
+  // load_options.keep_f32_matrices = false keeps one copy of the weights (the fast backend's
+  // panels); TranscribeFile then refuses the reference backend with an error saying so.
   static Result<std::unique_ptr<WhisperEngine>> Load(const std::string& model_path,
-                                                     const std::string& tokenizer_file);
+                                                     const std::string& tokenizer_file,
+                                                     const LoadOptions& load_options = {});
 
   // Decodes audio_path (any format the audio layer reads; "-" is stdin), computes the log-mel
   // spectrogram with the model's filters and runs the transcription loop.

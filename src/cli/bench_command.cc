@@ -223,11 +223,11 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   std::unique_ptr<LoadedModel> model;
   double load_ms = MedianMs(r.Wants("load") ? r.warmup : 0, r.Wants("load") ? r.reps : 1, [&] {
     model.reset();
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path);
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference});
     if (loaded.ok()) model = std::move(*loaded);
   });
   if (!model) {
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path);
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference});
     return ReportError(kCommand, loaded.ok() ? "load failed" : loaded.status().message(), kExitBadInput);
   }
   const ModelWeights& w = model->weights;

@@ -121,7 +121,8 @@ int RunProfileCommand(const std::vector<std::string>& argv) {
   }
 
   const auto load_start = std::chrono::steady_clock::now();
-  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(model_path, "");
+  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(
+      model_path, "", LoadOptions{.keep_f32_matrices = backend_name == "reference"});
   if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();

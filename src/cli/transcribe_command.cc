@@ -204,7 +204,8 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
   Result<std::string> model_path = ResolveModelPath(r);
   if (!model_path.ok()) return ReportError(kCommand, model_path.status().message(), kExitBadInput);
   const auto load_start = std::chrono::steady_clock::now();
-  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(*model_path, r.tokenizer_file);
+  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(
+      *model_path, r.tokenizer_file, LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference});
   if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
   const HParams& hp = (*engine)->hparams();
   if ((*engine)->tokenizer_is_ggml_fallback()) {

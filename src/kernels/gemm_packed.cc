@@ -58,6 +58,18 @@ float HalfToFloat(uint16_t h) {
   return f;
 }
 
+void UnpackColumn(Isa isa, const float* packed, int64_t K, int64_t n, float* out) {
+  const int64_t nr = PanelWidth(isa);
+  const float* panel = packed + (n / nr) * K * nr + n % nr;
+  for (int64_t k = 0; k < K; ++k) out[k] = panel[k * nr];
+}
+
+void UnpackColumnF16(Isa isa, const uint16_t* packed, int64_t K, int64_t n, float* out) {
+  const int64_t nr = PanelWidth(isa);
+  const uint16_t* panel = packed + (n / nr) * K * nr + n % nr;
+  for (int64_t k = 0; k < K; ++k) out[k] = HalfToFloat(panel[k * nr]);
+}
+
 void PackTransposedF16(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
   const int64_t nr = PanelWidth(isa);
   for (int64_t p = 0; p * nr < N; ++p) {

@@ -40,6 +40,11 @@ void GemmPackedF16(Isa isa, const float* A, int64_t lda, const uint16_t* packed,
                    int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                    bool accumulate);
 
+// Row n of W (the packed matrix's column n) back as K floats: an embedding lookup from the
+// vocabulary projection's panels, so the token embedding needs no second copy.
+void UnpackColumn(Isa isa, const float* packed, int64_t K, int64_t n, float* out);
+void UnpackColumnF16(Isa isa, const uint16_t* packed, int64_t K, int64_t n, float* out);
+
 // IEEE half <-> float, portable (round to nearest even).
 uint16_t FloatToHalf(float f);
 float HalfToFloat(uint16_t h);

@@ -46,6 +46,19 @@ void PackQ8_0(Isa isa, const uint8_t* blocks, int64_t N, int64_t K, uint8_t* pac
   }
 }
 
+void UnpackColumnQ8(Isa isa, const uint8_t* packed, int64_t K, int64_t n, float* out) {
+  const int64_t nr = PanelWidth(isa), n_blocks = K / kQ8BlockSize;
+  const int64_t block_bytes = nr * 4 + kQ8BlockSize * nr, j = n % nr;
+  const uint8_t* panel = packed + (n / nr) * n_blocks * block_bytes;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* blk = panel + b * block_bytes;
+    float scale;
+    std::memcpy(&scale, blk + j * 4, 4);
+    const int8_t* q = reinterpret_cast<const int8_t*>(blk + nr * 4);
+    for (int k = 0; k < kQ8BlockSize; ++k) out[b * kQ8BlockSize + k] = q[k * nr + j] * scale;
+  }
+}
+
 void GemmPackedQ8(Isa isa, const float* A, int64_t lda, const uint8_t* packed, int64_t K, int64_t N,
                   const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   switch (isa) {

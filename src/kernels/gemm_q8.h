@@ -19,6 +19,8 @@ size_t PackedSizeQ8(Isa isa, int64_t K, int64_t N);
 // blocks: N rows of K/32 ggml q8_0 blocks. Panel p, block b holds NR f32 scales then the
 // 32 x NR int8 values k-major; columns past N are zero.
 void PackQ8_0(Isa isa, const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed);
+// Row n of W back as K floats (q * d, as ggml dequantizes).
+void UnpackColumnQ8(Isa isa, const uint8_t* packed, int64_t K, int64_t n, float* out);
 // Rows [m0, m1), columns [n0, n1) (n0 a multiple of PanelWidth) of C = A · W^T + bias.
 void GemmPackedQ8(Isa isa, const float* A, int64_t lda, const uint8_t* packed, int64_t K, int64_t N,
                   const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1);

@@ -47,7 +47,11 @@ void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state
   float* x = state->x.data();
   for (int64_t i = 0; i < n; ++i) {
     assert(tokens[i] >= 0 && tokens[i] < hp.n_vocab);
-    std::memcpy(x + i * d, w.token_embedding.data + static_cast<int64_t>(tokens[i]) * d, d * sizeof(float));
+    if (w.token_embedding.data != nullptr) {
+      std::memcpy(x + i * d, w.token_embedding.data + static_cast<int64_t>(tokens[i]) * d, d * sizeof(float));
+    } else {  // packed-only model: the row is a column of the vocabulary projection's panels
+      UnpackWeightRow(Packed(w.token_embedding), d, tokens[i], x + i * d);
+    }
   }
   AddInPlace(ctx, x, w.decoder_positional.data + past * d, n * d);
 

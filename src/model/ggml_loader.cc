@@ -19,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "model/ggml_types.h"
 
@@ -162,7 +163,7 @@ struct TensorRecord {
 };
 
 Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, bool borrow_f32,
-                    LoadedModel* model) {
+                    bool keep_f32_matrices, LoadedModel* model) {
   std::vector<GgmlTensorSpec> specs;
   std::vector<Tensor*> dests;
   model->weights.encoder_blocks.resize(header.hparams.n_audio_layer);
@@ -262,6 +263,12 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
   // Second pass: every header is valid and every extent inside the file.
   ModelWeights& w = model->weights;
   GgmlLoadStats& stats = model->stats;
+  std::unordered_set<const Tensor*> matrices;
+  ForEachMatrix(&w, [&](Tensor* t) { matrices.insert(t); });
+  // Packed-only matrices never get an f32 copy that outlives their packing (borrow_f32: the
+  // file stays mapped, which q8_0 packing and in-place views rely on).
+  const bool packed_only = !keep_f32_matrices && borrow_f32;
+  w.f32_matrices = !packed_only;
   for (const TensorRecord& rec : records) {
     const GgmlTensorSpec& spec = specs[rec.spec_index];
     Tensor* t = dests[rec.spec_index];
@@ -280,6 +287,24 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     // q8_0 weights run natively from their blocks (packed at load); the mapping keeps them alive.
     if (rec.type == GgmlType::kQ8_0 && borrow_f32) t->q8_0_blocks = rec.data;
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
+    const size_t bytes = GgmlTensorBytes(rec.type, n);
+    if (packed_only && matrices.count(t) != 0) {
+      // Pack straight away, from the q8_0 blocks or a temporary f32 row set, then drop both the
+      // temporary and the file's pages: the panels are the only copy left.
+      std::vector<float> tmp;
+      if (t->q8_0_blocks == nullptr) {
+        tmp.resize(static_cast<size_t>(n));
+        DequantizeRow(rec.type, rec.data, tmp.data(), n);
+        t->data = tmp.data();
+      }
+      PackMatrix(t, &w);
+      t->data = nullptr;
+      t->q8_0_blocks = nullptr;
+      ReleaseMappedRange(rec.data, bytes);
+      ++stats.tensors_converted;
+      stats.bytes_converted += bytes;
+      continue;
+    }
     if (rec.type == GgmlType::kF32 && borrow_f32 && aligned) {
       t->data = reinterpret_cast<const float*>(rec.data);
       ++stats.tensors_in_place;
@@ -295,18 +320,19 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       ++stats.tensors_copied;
     } else {
       ++stats.tensors_converted;
-      stats.bytes_converted += GgmlTensorBytes(rec.type, n);
+      stats.bytes_converted += bytes;
     }
   }
   return Status::Ok();
 }
 
-Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size, bool borrow_f32) {
+Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size, bool borrow_f32,
+                                                bool keep_f32_matrices) {
   Result<GgmlHeader> header = ParseGgmlHeader(data, size);
   if (!header.ok()) return header.status();
   auto model = std::make_unique<LoadedModel>();
   model->weights.hparams = header->hparams;
-  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, model.get()));
+  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, keep_f32_matrices, model.get()));
   model->mel_filters = std::move(header->mel_filters);
   model->vocab = std::move(header->vocab);
   PackWeightsForFastBackend(&model->weights);
@@ -476,17 +502,17 @@ Result<GgmlHeader> ReadGgmlHeader(const std::string& path) {
   return header;
 }
 
-Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path) {
+Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path, const LoadOptions& options) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
-  auto model = ParseModel((*file)->data(), (*file)->size(), /*borrow_f32=*/true);
+  auto model = ParseModel((*file)->data(), (*file)->size(), /*borrow_f32=*/true, options.keep_f32_matrices);
   if (!model.ok()) return WithPath(path, model.status());
   (*model)->weights.file = std::move(file.value());  // keeps the in-place f32 views alive
   return model;
 }
 
 Result<std::unique_ptr<LoadedModel>> LoadGgmlModelFromMemory(const uint8_t* data, size_t size) {
-  return ParseModel(data, size, /*borrow_f32=*/false);
+  return ParseModel(data, size, /*borrow_f32=*/false, /*keep_f32_matrices=*/true);
 }
 
 }  // namespace wisp

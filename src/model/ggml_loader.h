@@ -67,10 +67,18 @@ const Tensor* WhisperTensorByName(const ModelWeights& weights, const std::string
 // n_text_state divisible by the head counts, 1..64 layers, a known ftype).
 Status ValidateHParams(const HParams& hparams);
 
+struct LoadOptions {
+  // Keep every matrix also as f32 (`Tensor::data`), as the reference backend needs. False: the
+  // fast backend's panels are the only copy (packed tensor by tensor while loading, the file's
+  // pages released after each), so memory holds the weights once, in the file's precision.
+  bool keep_f32_matrices = true;
+};
+
 // Maps the file, validates every header field and tensor (name, shape, type, extent) and
-// returns views into the mapping (f32) or converted copies (f16 and quantized types).
+// returns views into the mapping (f32) or converted copies (f16 and quantized types), with
+// every matrix packed for the fast backend.
 // Errors name the file, the field or tensor, and the byte offset.
-Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path);
+Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path, const LoadOptions& options = {});
 
 // The same parser over bytes in memory (fuzzing, tests). The result never refers to `data`:
 // every tensor is copied or converted into owned storage.

@@ -3,17 +3,18 @@
 #include "ops/ops.h"
 
 namespace wisp {
-namespace {
 
-// A 2-D view (rows = output features, cols = inputs) of t, packed into weights->owned.
 // Weights keep the precision the file stores them in: q8_0 panels from q8_0 blocks, f16 panels
 // for f16 (both exact against ggml's dequantized values; fewer bytes a decoding step streams),
 // f32 panels otherwise.
-void Pack(Tensor* t, int64_t rows, int64_t cols, ModelWeights* weights) {
-  if (t->data == nullptr || t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr) return;
+void PackMatrix(Tensor* t, ModelWeights* weights) {
+  if (t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr) return;
+  const int64_t rows = t->shape[0], cols = t->numel() / t->shape[0];
   if (t->q8_0_blocks != nullptr && cols % 32 == 0) {
     weights->owned_q8_0.push_back(PackLinearWeightQ8_0(t->q8_0_blocks, rows, cols));
     t->packed_q8_0 = weights->owned_q8_0.back().data();
+  } else if (t->data == nullptr) {
+    return;
   } else if (t->stored_as_f16) {
     weights->owned_f16.push_back(PackLinearWeightF16(t->data, rows, cols));
     t->packed_f16 = weights->owned_f16.back().data();
@@ -23,33 +24,32 @@ void Pack(Tensor* t, int64_t rows, int64_t cols, ModelWeights* weights) {
   }
 }
 
-void PackLinear(Linear* l, ModelWeights* weights) { Pack(&l->w, l->w.rows(), l->w.cols(), weights); }
-
-void PackAttention(AttentionWeights* a, ModelWeights* weights) {
-  PackLinear(&a->query, weights);
-  PackLinear(&a->key, weights);
-  PackLinear(&a->value, weights);
-  PackLinear(&a->out, weights);
-}
-
-}  // namespace
-
-void PackWeightsForFastBackend(ModelWeights* w) {
+void ForEachMatrix(ModelWeights* w, const std::function<void(Tensor*)>& fn) {
+  auto attention = [&](AttentionWeights* a) {
+    fn(&a->query.w);
+    fn(&a->key.w);
+    fn(&a->value.w);
+    fn(&a->out.w);
+  };
   // Conv kernels (c_out, c_in, 3) are products against (c_out, 3 c_in) im2col rows.
-  Pack(&w->conv1_w, w->conv1_w.shape[0], w->conv1_w.shape[1] * w->conv1_w.shape[2], w);
-  Pack(&w->conv2_w, w->conv2_w.shape[0], w->conv2_w.shape[1] * w->conv2_w.shape[2], w);
+  fn(&w->conv1_w);
+  fn(&w->conv2_w);
   for (EncoderBlockWeights& b : w->encoder_blocks) {
-    PackAttention(&b.attn, w);
-    PackLinear(&b.mlp_up, w);
-    PackLinear(&b.mlp_down, w);
+    attention(&b.attn);
+    fn(&b.mlp_up.w);
+    fn(&b.mlp_down.w);
   }
   for (DecoderBlockWeights& b : w->decoder_blocks) {
-    PackAttention(&b.attn, w);
-    PackAttention(&b.cross_attn, w);
-    PackLinear(&b.mlp_up, w);
-    PackLinear(&b.mlp_down, w);
+    attention(&b.attn);
+    attention(&b.cross_attn);
+    fn(&b.mlp_up.w);
+    fn(&b.mlp_down.w);
   }
-  Pack(&w->token_embedding, w->token_embedding.shape[0], w->token_embedding.shape[1], w);
+  fn(&w->token_embedding);
+}
+
+void PackWeightsForFastBackend(ModelWeights* w) {
+  ForEachMatrix(w, [&](Tensor* t) { PackMatrix(t, w); });
 }
 
 }  // namespace wisp

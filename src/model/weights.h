@@ -99,6 +99,10 @@ struct ModelWeights {
   std::vector<DecoderBlockWeights> decoder_blocks;
   LayerNormWeights decoder_ln;
 
+  // False when the matrices (Tensor::packed*) exist only as fast-backend panels, to keep one
+  // copy of the weights in memory: their `data` is null and the reference backend cannot run.
+  bool f32_matrices = true;
+
   // Storage behind the views above.
   std::unique_ptr<MappedFile> file;
   std::vector<std::vector<float>> owned;

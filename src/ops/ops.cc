@@ -53,6 +53,9 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
 }
 
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) { return fast::PackLinearWeight(W, N, K); }
+void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out) {
+  fast::UnpackWeightRow(packed_w, K, n, out);
+}
 std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
   return fast::PackLinearWeightQ8_0(blocks, N, K);
 }

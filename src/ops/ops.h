@@ -34,6 +34,10 @@ struct PackedWeightView {
 void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
               const float* bias, float* y, int64_t ldy, PackedWeightView packed_w = {});
 
+// Row n of a packed (N, K) weight as K floats (embedding lookups from the packed token
+// embedding when the model keeps no f32 copy).
+void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out);
+
 // W (N, K) in the fast backend's GEMM panel layout, for LinearOp's packed_w. Done once per
 // weight at model load, never per call. The f16 form rounds W to half precision.
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);

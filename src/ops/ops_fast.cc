@@ -54,6 +54,12 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
   });
 }
 
+void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out) {
+  if (packed_w.q8_0 != nullptr) return kernels::UnpackColumnQ8(kIsa, packed_w.q8_0, K, n, out);
+  if (packed_w.f16 != nullptr) return kernels::UnpackColumnF16(kIsa, packed_w.f16, K, n, out);
+  kernels::UnpackColumn(kIsa, packed_w.f32, K, n, out);
+}
+
 std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
   std::vector<uint8_t> packed(kernels::PackedSizeQ8(kIsa, K, N));
   kernels::PackQ8_0(kIsa, blocks, N, K, packed.data());

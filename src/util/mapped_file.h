@@ -27,4 +27,9 @@ class MappedFile {
   std::string path_;
 };
 
+// Drops the resident pages of [p, p + n) (whole pages inside the range only) of a read-only
+// private file mapping: after the loader has packed a tensor, its file pages need not stay in
+// memory. Reading the range again later re-reads the file.
+void ReleaseMappedRange(const void* p, size_t n);
+
 }  // namespace wisp
