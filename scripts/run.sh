@@ -11,5 +11,5 @@ if [ -z "$audio" ]; then
   audio="build/sample.wav"
   espeak-ng -w "$audio" "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 fi
-build/src/cli/wisp models download "$model"
-exec build/src/cli/wisp transcribe -m "$model" "$audio"
+build/bin/wisp models download "$model"
+exec build/bin/wisp transcribe -m "$model" "$audio"
