@@ -13,8 +13,9 @@
 // Weights (see RandomTensorValues in src/model/ggml_writer.h for the exact scales): encoder
 // positional = Whisper's real sinusoids; LayerNorm gamma 1 + 0.1 N, beta 0.1 N; weights
 // N / sqrt(fan_in), with the residual-writing projections scaled down by sqrt(sublayers * layers);
-// biases 0.02 N; token embedding (4 / sqrt(n_text_state)) N so logits spread by ~4 units;
-// decoder positional 0.1 N. The same arguments give the same bytes on any machine.
+// biases 0.02 N; token embedding (2 / sqrt(n_text_state)) N so logits spread by ~2 units;
+// decoder positional 0.5 N (greedy decodes then emit varied text and timestamp pairs). The same
+// arguments give the same bytes on any machine.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -34,8 +34,9 @@ GgmlType StoredGgmlType(const GgmlTensorSpec& spec, GgmlType file_type);
 //                                  decoder's state, so greedy decodes do not lock onto one token
 //   decoder.token_embedding        (2 / sqrt(n_text_state)) N(0,1): logits x E^T of a layer-normed
 //                                  x then spread with std ~2, so the argmax changes with x and
-//                                  timestamp / eot tokens win often enough (with 4, and 0.1 for
-//                                  the positions, every decode repeated one token to sample_len)
+//                                  timestamp pairs split windows into segments (with 4, and 0.1
+//                                  for the positions, every decode repeated one token; eot still
+//                                  never wins: tools/golden/README.md)
 //   LayerNorm gamma / beta         1 + 0.1 N(0,1) / 0.1 N(0,1)
 //   conv and linear weights        N(0,1) / sqrt(fan_in); the projections that write into the
 //                                  residual stream (attn.out, cross_attn.out, mlp.2) are further

@@ -40,7 +40,7 @@ GOLDEN_DIR = os.path.join(REPO, "tests", "golden")
 # (name, header file in ../shared/data, seed, tensor type). Seeds differ per model so that no two
 # cases share weights by accident.
 MODELS = [
-    ("tiny.en-f32", "for-tests-ggml-tiny.en.bin", 1, "f32"),
+    ("tiny.en-f32", "for-tests-ggml-tiny.en.bin", 13, "f32"),
     ("tiny-f32", "for-tests-ggml-tiny.bin", 2, "f32"),
     ("base-f32", "for-tests-ggml-base.bin", 3, "f32"),
     ("tiny.en-f16", "for-tests-ggml-tiny.en.bin", 4, "f16"),
@@ -94,13 +94,42 @@ def sample_indices(n, k, seed):
 # equality is only a meaningful requirement when this gap is well above the float32 error of the
 # logits; the generator reports it so a too-small gap is noticed here, not as a flaky test.
 MARGINS = []
+LAST_STEP = {"completed": False}  # whether the latest greedy step picked eot (vs. running out of context)
 _greedy_update = whisper.decoding.GreedyDecoder.update
 
 
 def _recording_update(self, tokens, logits, sum_logprobs):
     top = torch.topk(logits.float(), 2, dim=-1).values
     MARGINS.append(float((top[:, 0] - top[:, 1]).min()))
-    return _greedy_update(self, tokens, logits, sum_logprobs)
+    tokens, completed = _greedy_update(self, tokens, logits, sum_logprobs)
+    LAST_STEP["completed"] = bool(completed)
+    return tokens, completed
+
+
+def window_info(tokenizer, tokens, seek=None):
+    """What one decoded window exercises in transcribe()'s segmentation: its length, whether it
+    stopped at eot, how many timestamps it holds, and how it ends ('pair': two timestamps, so the
+    next window seeks to the last one; 'single': one timestamp, the next window starts a full
+    window later; 'text': no closing timestamp)."""
+    is_ts = [t >= tokenizer.timestamp_begin for t in tokens]
+    ending = "pair" if is_ts[-2:] == [True, True] else "single" if is_ts[-1:] == [True] else "text"
+    return {"seek": seek, "n_tokens": len(tokens), "eot": LAST_STEP["completed"], "timestamps": sum(is_ts),
+            "pairs": sum(a and b for a, b in zip(is_ts, is_ts[1:])), "ending": ending}
+
+
+def recording_decode(model, tokenizer, windows):
+    """model.decode wrapped to append window_info of every window transcribe() decodes; the seek is
+    read from transcribe()'s frame (diagnostics only; nothing of it goes into the golden files)."""
+    def decode(segment, options):
+        result = whisper.decoding.decode(model, segment, options)
+        frame, seek = sys._getframe(1), None
+        while frame is not None and seek is None:
+            if frame.f_code.co_name == "transcribe" and "seek" in frame.f_locals:
+                seek = frame.f_locals["seek"]
+            frame = frame.f_back
+        windows.append(window_info(tokenizer, list(result.tokens), seek))
+        return result
+    return decode
 
 
 whisper.decoding.GreedyDecoder.update = _recording_update
@@ -172,9 +201,16 @@ def model_case(model, tokenizer, audio, mel):
             "avg_logprob": f64(r.avg_logprob), "no_speech_prob": f64(r.no_speech_prob),
             "min_margin": f64(min(MARGINS)),
         })
+        if not without_timestamps:
+            decode_window = window_info(tokenizer, list(r.tokens))
     MARGINS.clear()
-    res = whisper.transcribe(model, audio, temperature=0.0, fp16=False, language="en",
-                             condition_on_previous_text=True, verbose=None)
+    windows = []
+    model.decode = recording_decode(model, tokenizer, windows)
+    try:
+        res = whisper.transcribe(model, audio, temperature=0.0, fp16=False, language="en",
+                                 condition_on_previous_text=True, verbose=None)
+    finally:
+        del model.decode
     out["transcribe"] = {
         "text": res["text"], "min_margin": f64(min(MARGINS)) if MARGINS else None,
         "segments": [{
@@ -184,17 +220,33 @@ def model_case(model, tokenizer, audio, mel):
             "no_speech_prob": f64(s["no_speech_prob"]), "temperature": f64(s["temperature"]),
         } for s in res["segments"]],
     }
-    return out
+    return out, {"decode": decode_window, "windows": windows}
 
 
-def summarize(name, audio_name, case, tokenizer):
-    d = case["decode"][1]["tokens"]
-    ts = sum(t >= tokenizer.timestamp_begin for t in d)
-    segs = case["transcribe"]["segments"]
+def summarize(name, audio_name, case, info, tokenizer):
+    """One line per case on what it exercises (copied into tools/golden/README.md): the single-window
+    decode with timestamps, then transcribe(): windows, their seeks (* = not a multiple of 3000,
+    i.e. reached by seeking to a timestamp), segments, windows holding several segments, window
+    endings, windows stopped by eot, tokens per window, distinct tokens and timestamps."""
+    d, dw = case["decode"][1]["tokens"], info["decode"]
+    segs, windows = case["transcribe"]["segments"], info["windows"]
     margins = [x["min_margin"] for x in case["decode"]] + [case["transcribe"]["min_margin"]]
-    print(f"{name:14s} {audio_name:8s} decode: {len(d)} tokens, {len(set(d))} distinct, {ts} timestamps; "
-          f"transcribe: {len(segs)} segments; min margin {min(m for m in margins if m is not None):.4g}", flush=True)
-    if min(m for m in margins if m is not None) < MIN_SAFE_MARGIN:
+    margin = min(m for m in margins if m is not None)
+    per_window = {}
+    for s in segs:
+        per_window[s["seek"]] = per_window.get(s["seek"], 0) + 1
+    endings = {e: sum(w["ending"] == e for w in windows) for e in ("pair", "single", "text")}
+    all_tokens = [t for s in segs for t in s["tokens"]]
+    lengths = [w["n_tokens"] for w in windows]
+    seeks = " ".join(f"{w['seek']}{'' if w['seek'] % 3000 == 0 else '*'}" for w in windows)
+    print(f"{name:12s} {audio_name:7s} | decode: {len(d)} tok, {len(set(d))} distinct, {dw['timestamps']} ts, "
+          f"{'eot' if dw['eot'] else 'no eot'}, ends {dw['ending']} | transcribe: {len(windows)} windows "
+          f"(seeks {seeks}), {len(segs)} segments, {sum(n > 1 for n in per_window.values())} multi-segment windows, "
+          f"endings pair/single/text {endings['pair']}/{endings['single']}/{endings['text']}, "
+          f"eot in {sum(w['eot'] for w in windows)}/{len(windows)}, "
+          f"{min(lengths, default=0)}-{max(lengths, default=0)} tok/window, {len(set(all_tokens))} distinct, "
+          f"{sum(t >= tokenizer.timestamp_begin for t in all_tokens)} ts | min margin {margin:.3g}", flush=True)
+    if margin < MIN_SAFE_MARGIN:
         print(f"WARNING: {name}/{audio_name} has a near-tie in greedy decoding: token equality would depend "
               "on float32 rounding; choose another seed", flush=True)
 
@@ -240,9 +292,9 @@ def main():
         tokenizer = whisper.tokenizer.get_tokenizer(model.is_multilingual, num_languages=model.num_languages,
                                                     language="en", task="transcribe")
         for a in CASES[name]:
-            case = model_case(model, tokenizer, audio[a], mels[a])
+            case, info = model_case(model, tokenizer, audio[a], mels[a])
             write_json(f"{name}__{a}.json", {"model": name, "audio": a, **case})
-            summarize(name, a, case, tokenizer)
+            summarize(name, a, case, info, tokenizer)
 
     write_json("index.json", {
         "generator": f"openai-whisper {whisper.__version__}, torch {torch.__version__}, fp32",
