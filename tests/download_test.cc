@@ -24,6 +24,7 @@
 
 #include "cli/model_download.h"
 #include "cli/sha1.h"
+#include "wisp_runner.h"
 
 namespace wisp {
 namespace {
@@ -306,16 +307,7 @@ TEST_F(DownloadTest, HttpErrorNamesStatusAndUrl) {
 }
 
 TEST_F(DownloadTest, UnreachableHostSaysSoAndSuggestsLocalModel) {
-  // A port that was just free: bind, read the number, close.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
+  const int port = wisp_test::ClosedPort();
   const std::string host = "127.0.0.1:" + std::to_string(port);
   Result<DownloadReport> r = DownloadFile(Options("http://" + host + "/ggml-test.bin", ""));
   ASSERT_FALSE(r.ok());

@@ -2,7 +2,6 @@
 // one-layer random-weight tiny.en model, a few seconds of generated audio), and the FLOP/byte
 // model behind `wisp bench` against figures known from the seed report.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -10,62 +9,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/hardware_limits.h"
 #include "model/ggml_loader.h"
 #include "model/ggml_writer.h"
+#include "wisp_runner.h"
 
 namespace {
 
-const std::string kWisp = std::string(WISP_BINARY_DIR) + "/bin/wisp";
 const std::string kTinyEnHeader = std::string(WISP_SHARED_DATA_DIR) + "/for-tests-ggml-tiny.en.bin";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// As tests/cli_test.cc: stdout/stderr through temp files so neither pipe can block the child.
-RunResult RunWisp(const std::vector<std::string>& args) {
-  char out_path[] = "/tmp/wisp_prof_out_XXXXXX";
-  char err_path[] = "/tmp/wisp_prof_err_XXXXXX";
-  const int out_fd = mkstemp(out_path);
-  const int err_fd = mkstemp(err_path);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(err_fd, STDERR_FILENO);
-    std::vector<char*> argv = {const_cast<char*>(kWisp.c_str())};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(kWisp.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(out_fd);
-  close(err_fd);
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(out_path);
-  r.err = ReadFile(err_path);
-  unlink(out_path);
-  unlink(err_path);
-  return r;
-}
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE((haystack).find(needle), std::string::npos) << "missing \"" << (needle) << "\" in:\n" << (haystack)
+using wisp_test::kWisp;
+using wisp_test::ReadFile;
+using wisp_test::RunResult;
+using wisp_test::RunWisp;
 
 // 16-kHz mono 16-bit PCM: a vowel-like tone whose pitch glides, with a little noise.
 void WriteTestWav(const std::string& path, double seconds) {

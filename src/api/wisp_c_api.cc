@@ -11,6 +11,7 @@
 
 #include "api/engine.h"
 #include "pipeline/output_writers.h"
+#include "pipeline/text_metrics.h"
 #include "util/thread_pool.h"
 
 struct wisp_model {
@@ -154,8 +155,8 @@ wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path
     }
     auto result = std::make_unique<wisp_result>();
     result->result = std::move(*transcribed);
-    result->text = wisp::ToPythonUtf8(result->result.text);
-    for (const wisp::Segment& s : result->result.segments) result->segment_texts.push_back(wisp::ToPythonUtf8(s.text));
+    result->text = wisp::ReplaceInvalidUtf8(result->result.text);
+    for (const wisp::Segment& s : result->result.segments) result->segment_texts.push_back(wisp::ReplaceInvalidUtf8(s.text));
     *out_result = result.release();
     return Succeed(error_message);
   } catch (const std::bad_alloc&) {

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/model_download.h"
 #include "pipeline/output_writers.h"
+#include "pipeline/text_metrics.h"
 #include "util/thread_pool.h"
 
 namespace wisp {
@@ -170,7 +171,7 @@ Result<std::string> ResolveModelPath(const TranscribeRequest& r) {
 // zero-length segments are cleared, as the official prints them).
 void PrintTimestampedSegment(const Segment& s) {
   const std::string line = "[" + FormatTimestamp(s.start, false, '.') + " --> " +
-                           FormatTimestamp(s.end, false, '.') + "] " + ToPythonUtf8(s.text);
+                           FormatTimestamp(s.end, false, '.') + "] " + ReplaceInvalidUtf8(s.text);
   std::fprintf(stdout, "%s\n", line.c_str());
   std::fflush(stdout);
 }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "model/ggml_test_util.h"
 #include "model/ggml_types.h"
 #include "model/ggml_writer.h"
 
@@ -309,27 +310,6 @@ TEST(GgmlLoader, HeaderOnlyForTestsFile) {
                                       "for-tests-ggml-*.bin)");
 }
 
-// Worst-case dequantization error of a block (see ggml_types_test.cc for the derivation).
-double BlockBound(GgmlType type, const float* x) {
-  double amax = 0, min = x[0], max = x[0];
-  for (int j = 0; j < 32; ++j) {
-    amax = std::max(amax, std::fabs(static_cast<double>(x[j])));
-    min = std::min(min, static_cast<double>(x[j]));
-    max = std::max(max, static_cast<double>(x[j]));
-  }
-  const double f16 = 1.0 / 1024, f16_abs = 0x1p-24;  // f16 rounding of d and m: relative, or absolute when subnormal
-  double d = 0, step = 0.5, q_max = 0, m_error = 0;
-  switch (type) {
-    case GgmlType::kQ4_0: d = amax / 8, step = 1.0, q_max = 8; break;
-    case GgmlType::kQ5_0: d = amax / 16, step = 1.0, q_max = 16; break;
-    case GgmlType::kQ8_0: d = amax / 127, q_max = 127; break;
-    case GgmlType::kQ4_1: d = (max - min) / 15, q_max = 15, m_error = std::fabs(min) * f16 + f16_abs; break;
-    case GgmlType::kQ5_1: d = (max - min) / 31, q_max = 31, m_error = std::fabs(min) * f16 + f16_abs; break;
-    default: return 0;
-  }
-  return step * d + q_max * (d * f16 + f16_abs) + m_error;
-}
-
 class RoundTrip : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(RoundTrip, TinyEnValuesSurviveWriteAndLoad) {
@@ -385,7 +365,7 @@ TEST_P(RoundTrip, TinyEnValuesSurviveWriteAndLoad) {
       } else if (stored == GgmlType::kF16) {
         ASSERT_LE(err, std::fabs(drawn[i]) * 0x1p-11 + 0x1p-25) << name << " element " << i;
       } else {
-        ASSERT_LE(err, BlockBound(stored, &drawn[i / 32 * 32]) + 1e-12) << name << " element " << i;
+        ASSERT_LE(err, BlockErrorBound(stored, &drawn[i / 32 * 32]) + 1e-12) << name << " element " << i;
       }
     }
   }

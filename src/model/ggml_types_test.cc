@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "model/ggml_test_util.h"
+
 namespace wisp {
 namespace {
 
@@ -176,28 +178,6 @@ TEST(Quantize, MatchesGgmlReferenceBytes) {
     QuantizeRow(c.type, x.data(), q.data(), static_cast<int64_t>(x.size()));
     EXPECT_EQ(Fnv1a64(q), c.fnv) << GgmlTypeName(static_cast<int32_t>(c.type));
   }
-}
-
-// Worst-case error of one block: half a step (a full step where 4/5-bit symmetric formats clamp
-// the value opposite the extreme), plus the f16 rounding of d and m.
-double BlockErrorBound(GgmlType type, const float* x) {
-  double amax = 0, min = x[0], max = x[0];
-  for (int j = 0; j < 32; ++j) {
-    amax = std::max(amax, std::fabs(static_cast<double>(x[j])));
-    min = std::min(min, static_cast<double>(x[j]));
-    max = std::max(max, static_cast<double>(x[j]));
-  }
-  const double f16 = 1.0 / 1024, f16_abs = 0x1p-24;  // f16 rounding of d and m: relative, or absolute when subnormal
-  double d = 0, step = 0.5, q_max = 0, m_error = 0;
-  switch (type) {
-    case GgmlType::kQ4_0: d = amax / 8, step = 1.0, q_max = 8; break;
-    case GgmlType::kQ5_0: d = amax / 16, step = 1.0, q_max = 16; break;
-    case GgmlType::kQ8_0: d = amax / 127, q_max = 127; break;
-    case GgmlType::kQ4_1: d = (max - min) / 15, q_max = 15, m_error = std::fabs(min) * f16 + f16_abs; break;
-    case GgmlType::kQ5_1: d = (max - min) / 31, q_max = 31, m_error = std::fabs(min) * f16 + f16_abs; break;
-    default: return 0;
-  }
-  return step * d + q_max * (d * f16 + f16_abs) + m_error;
 }
 
 TEST(Quantize, RoundTripErrorWithinBlockBound) {

@@ -7,39 +7,10 @@
 #include <cstring>
 #include <fstream>
 
+#include "pipeline/text_metrics.h"
+
 namespace wisp {
 namespace {
-
-constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
-
-// Decodes one code point of valid UTF-8 at s[*i] and advances *i.
-uint32_t NextCodePoint(std::string_view s, size_t* i) {
-  const auto b0 = static_cast<unsigned char>(s[*i]);
-  int len = b0 < 0x80 ? 1 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
-  if (*i + len > s.size()) len = 1;  // only on invalid input (caller's contract broken)
-  uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
-  *i += len;
-  return cp;
-}
-
-bool IsPythonSpace(uint32_t cp) {
-  if ((cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20)) return true;
-  switch (cp) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
-  }
-}
-
-// Start of the UTF-8 character that ends at byte end-1 (valid UTF-8).
-size_t PreviousCharStart(std::string_view s, size_t end) {
-  size_t i = end - 1;
-  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
-  return i;
-}
 
 std::string ReplaceAll(std::string text, std::string_view from, std::string_view to) {
   size_t pos = 0;
@@ -52,7 +23,7 @@ std::string ReplaceAll(std::string text, std::string_view from, std::string_view
 
 // What the subtitle writers show for a segment: text.strip().replace("-->", "->").
 std::string SubtitleText(const Segment& segment) {
-  return ReplaceAll(std::string(PythonStrip(ToPythonUtf8(segment.text))), "-->", "->");
+  return ReplaceAll(std::string(StripPythonWhitespace(ReplaceInvalidUtf8(segment.text))), "-->", "->");
 }
 
 // python's round(x) for the millisecond values: half to even, as std::nearbyint does in the
@@ -111,72 +82,6 @@ std::string FormatTimestamp(double seconds, bool always_include_hours, char deci
   std::snprintf(buf, sizeof buf, "%03d", static_cast<int>(ms));
   out += buf;
   return out;
-}
-
-std::string ToPythonUtf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  size_t i = 0;
-  const size_t n = bytes.size();
-  while (i < n) {
-    const auto b0 = static_cast<unsigned char>(bytes[i]);
-    if (b0 < 0x80) {
-      out += static_cast<char>(b0);
-      ++i;
-      continue;
-    }
-    // Length and the allowed range of the second byte (which excludes overlong forms,
-    // surrogates and code points above U+10FFFF), per the Unicode table CPython follows.
-    int len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      if (b0 == 0xE0) lo = 0xA0;
-      if (b0 == 0xED) hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      if (b0 == 0xF0) lo = 0x90;
-      if (b0 == 0xF4) hi = 0x8F;
-    }
-    if (len == 0) {  // 0x80..0xC1, 0xF5..0xFF can never start a character
-      out += kReplacementChar;
-      ++i;
-      continue;
-    }
-    int good = 1;  // bytes of the (possibly partial) sequence that are well-formed so far
-    for (; good < len; ++good) {
-      if (i + good >= n) break;
-      const auto b = static_cast<unsigned char>(bytes[i + good]);
-      const unsigned char want_lo = good == 1 ? lo : 0x80, want_hi = good == 1 ? hi : 0xBF;
-      if (b < want_lo || b > want_hi) break;
-    }
-    if (good == len) {
-      out.append(bytes.substr(i, len));
-    } else {
-      out += kReplacementChar;  // one U+FFFD for the maximal well-formed prefix
-    }
-    i += good;
-  }
-  return out;
-}
-
-std::string_view PythonStrip(std::string_view utf8) {
-  size_t begin = 0;
-  while (begin < utf8.size()) {
-    size_t next = begin;
-    if (!IsPythonSpace(NextCodePoint(utf8, &next))) break;
-    begin = next;
-  }
-  size_t end = utf8.size();
-  while (end > begin) {
-    size_t start = PreviousCharStart(utf8, end);
-    size_t probe = start;
-    if (!IsPythonSpace(NextCodePoint(utf8, &probe))) break;
-    end = start;
-  }
-  return utf8.substr(begin, end - begin);
 }
 
 std::string PythonFloatRepr(double value) {
@@ -257,7 +162,7 @@ std::string JsonStringAscii(std::string_view utf8) {
 std::string RenderTxt(const TranscriptionResult& result) {
   std::string out;
   for (const Segment& s : result.segments) {
-    out += PythonStrip(ToPythonUtf8(s.text));
+    out += StripPythonWhitespace(ReplaceInvalidUtf8(s.text));
     out += '\n';
   }
   return out;
@@ -287,7 +192,7 @@ std::string RenderTsv(const TranscriptionResult& result) {
   for (const Segment& s : result.segments) {
     out += std::to_string(RoundHalfEven(1000 * s.start)) + "\t" +
            std::to_string(RoundHalfEven(1000 * s.end)) + "\t" +
-           ReplaceAll(std::string(PythonStrip(ToPythonUtf8(s.text))), "\t", " ") + "\n";
+           ReplaceAll(std::string(StripPythonWhitespace(ReplaceInvalidUtf8(s.text))), "\t", " ") + "\n";
   }
   return out;
 }
@@ -295,7 +200,7 @@ std::string RenderTsv(const TranscriptionResult& result) {
 std::string RenderJson(const TranscriptionResult& result) {
   // Key order and types of transcribe()'s dict(text=, segments=, language=) and its segments
   // ({"id": i, **new_segment(...)}); json.dump's default separators ", " and ": ".
-  std::string out = "{\"text\": " + JsonStringAscii(ToPythonUtf8(result.text)) + ", \"segments\": [";
+  std::string out = "{\"text\": " + JsonStringAscii(ReplaceInvalidUtf8(result.text)) + ", \"segments\": [";
   for (size_t k = 0; k < result.segments.size(); ++k) {
     const Segment& s = result.segments[k];
     if (k > 0) out += ", ";
@@ -303,7 +208,7 @@ std::string RenderJson(const TranscriptionResult& result) {
     out += ", \"seek\": " + std::to_string(s.seek);
     out += ", \"start\": " + PythonFloatRepr(s.start);
     out += ", \"end\": " + PythonFloatRepr(s.end);
-    out += ", \"text\": " + JsonStringAscii(ToPythonUtf8(s.text));
+    out += ", \"text\": " + JsonStringAscii(ReplaceInvalidUtf8(s.text));
     out += ", \"tokens\": [";
     for (size_t t = 0; t < s.tokens.size(); ++t) {
       if (t > 0) out += ", ";
@@ -315,7 +220,7 @@ std::string RenderJson(const TranscriptionResult& result) {
     out += ", \"no_speech_prob\": " + PythonFloatRepr(s.no_speech_prob);
     out += "}";
   }
-  out += "], \"language\": " + JsonStringAscii(ToPythonUtf8(result.language)) + "}";
+  out += "], \"language\": " + JsonStringAscii(ReplaceInvalidUtf8(result.language)) + "}";
   return out;
 }
 

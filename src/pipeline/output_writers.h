@@ -4,7 +4,7 @@
 //
 // Segment texts arrive as raw token bytes (Tokenizer::Decode). openai-whisper's texts are python
 // str produced by bytes.decode("utf-8", errors="replace"), so every writer first applies the same
-// replacement (ToPythonUtf8) and then works on valid UTF-8.
+// replacement (ReplaceInvalidUtf8, text_metrics.h) and then works on valid UTF-8.
 #pragma once
 #include <string>
 #include <string_view>
@@ -29,22 +29,13 @@ Result<std::vector<OutputFormat>> ParseOutputFormats(std::string_view name);
 // seconds must be >= 0 (openai-whisper asserts it; negative input is clamped to 0 here).
 std::string FormatTimestamp(double seconds, bool always_include_hours, char decimal_marker);
 
-// bytes.decode("utf-8", errors="replace"): every maximal ill-formed subsequence becomes one
-// U+FFFD, exactly as CPython's decoder does it (so the U+FFFD count matches too).
-std::string ToPythonUtf8(std::string_view bytes);
-
-// str.strip() on valid UTF-8: removes leading and trailing characters for which python's
-// str.isspace() is true (ASCII whitespace, \x1c-\x1f, U+0085, U+00A0, U+1680, U+2000-U+200A,
-// U+2028, U+2029, U+202F, U+205F, U+3000).
-std::string_view PythonStrip(std::string_view utf8);
-
 // repr(float) as json.dump writes it: shortest round-trip digits, fixed notation when the
 // decimal exponent is in [-4, 16), else "d.ddde+XX"; NaN/Infinity/-Infinity as json.dump does.
 std::string PythonFloatRepr(double value);
 
 // A JSON string literal (with quotes) as json.dump(ensure_ascii=True) writes it: \" \\ \n \r \t
 // \b \f, every other character outside ' '..'~' as \uXXXX (lowercase hex), characters above
-// U+FFFF as a UTF-16 surrogate pair. Input must be valid UTF-8 (see ToPythonUtf8).
+// U+FFFF as a UTF-16 surrogate pair. Input must be valid UTF-8 (see ReplaceInvalidUtf8).
 std::string JsonStringAscii(std::string_view utf8);
 
 // Whole file contents, byte for byte what the corresponding openai-whisper writer produces.

@@ -39,28 +39,6 @@ TEST(PythonFloatRepr, MatchesRepr) {
   for (const auto& [value, expected] : cases) EXPECT_EQ(PythonFloatRepr(value), expected) << value;
 }
 
-// bytes.decode("utf-8", "replace") outputs from CPython 3.11.
-TEST(ToPythonUtf8, ReplacesMaximalSubpartsLikeCPython) {
-  const std::string fffd = "\xef\xbf\xbd";
-  EXPECT_EQ(ToPythonUtf8("\xe0\x80"), fffd + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xed\xa0\x80"), fffd + fffd + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xc0\xaf"), fffd + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xf0\x9f\x98"), fffd);
-  EXPECT_EQ(ToPythonUtf8("a\xe2\x82"), "a" + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xf8\x88\x80\x80\x80"), fffd + fffd + fffd + fffd + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xe2\x82\xac\xe2(\xa1"), "\xe2\x82\xac" + fffd + "(" + fffd);
-  EXPECT_EQ(ToPythonUtf8("\xf1\x80\x80\xe1\x80\xc2"), fffd + fffd + fffd);
-  EXPECT_EQ(ToPythonUtf8("ok \xf0\x9f\x8e\x89"), "ok \xf0\x9f\x8e\x89");
-}
-
-TEST(PythonStrip, StripsUnicodeWhitespaceOnly) {
-  EXPECT_EQ(PythonStrip("\xe3\x80\x80 a b\xc2\xa0\t\n"), "a b");
-  EXPECT_EQ(PythonStrip("\x1f\xe2\x80\x8a x \xe2\x80\x8b"), "x \xe2\x80\x8b");  // U+200B is no space
-  EXPECT_EQ(PythonStrip(" \r\n "), "");
-  EXPECT_EQ(PythonStrip(""), "");
-}
-
 TEST(JsonStringAscii, EscapesLikeJsonDump) {
   EXPECT_EQ(JsonStringAscii("a\"b\\c\n\r\t\b\f\x01\x7f/"),
             "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u007f/\"");

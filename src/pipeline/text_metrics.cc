@@ -33,7 +33,14 @@ int SequenceLength(uint8_t lead) {
   return 0;
 }
 
-// Decodes the code point at s[*pos] of valid UTF-8 and advances *pos.
+bool IsPythonWhitespace(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
+         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
+}  // namespace
+
 uint32_t NextCodePoint(std::string_view s, size_t* pos) {
   const uint8_t lead = static_cast<uint8_t>(s[*pos]);
   const int len = SequenceLength(lead);
@@ -46,14 +53,6 @@ uint32_t NextCodePoint(std::string_view s, size_t* pos) {
   *pos += len;
   return cp;
 }
-
-bool IsPythonWhitespace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
-
-}  // namespace
 
 std::string ReplaceInvalidUtf8(std::string_view bytes) {
   std::string out;

@@ -2,6 +2,8 @@
 // the bytes-to-str conversion of tiktoken's decode, str.strip(), and the compression ratio that
 // drives temperature fallback.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,6 +14,11 @@ namespace wisp {
 // U+FFFD. tiktoken's Encoding.decode does exactly this, so token bytes turned into segment text
 // must pass through here to match openai-whisper's strings (and their compression ratios).
 std::string ReplaceInvalidUtf8(std::string_view bytes);
+
+// Decodes the code point starting at utf8[*pos] and advances *pos past it. The input must be
+// valid UTF-8 (e.g. ReplaceInvalidUtf8's output); a byte that cannot start a sequence, or a
+// sequence cut off by the end of the input, is returned as itself and skipped alone.
+uint32_t NextCodePoint(std::string_view utf8, size_t* pos);
 
 // Python's str.strip() with no argument on valid UTF-8: removes leading and trailing code
 // points for which str.isspace() is true (ASCII whitespace, U+001C..U+001F, U+0085, U+00A0,

@@ -50,6 +50,28 @@ TEST(StripPythonWhitespace, StripsUnicodeWhitespaceAtBothEndsOnly) {
   EXPECT_EQ(StripPythonWhitespace(" \xE4\xBD\xA0\xE5\xA5\xBD "), "\xE4\xBD\xA0\xE5\xA5\xBD");
 }
 
+// bytes.decode("utf-8", "replace") outputs from CPython 3.11.
+TEST(ReplaceInvalidUtf8, ReplacesMaximalSubpartsLikeCPython) {
+  const std::string fffd = "\xef\xbf\xbd";
+  EXPECT_EQ(ReplaceInvalidUtf8("\xe0\x80"), fffd + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xed\xa0\x80"), fffd + fffd + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xc0\xaf"), fffd + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xf0\x9f\x98"), fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("a\xe2\x82"), "a" + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xf8\x88\x80\x80\x80"), fffd + fffd + fffd + fffd + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xe2\x82\xac\xe2(\xa1"), "\xe2\x82\xac" + fffd + "(" + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("\xf1\x80\x80\xe1\x80\xc2"), fffd + fffd + fffd);
+  EXPECT_EQ(ReplaceInvalidUtf8("ok \xf0\x9f\x8e\x89"), "ok \xf0\x9f\x8e\x89");
+}
+
+TEST(StripPythonWhitespace, StripsUnicodeWhitespaceOnly) {
+  EXPECT_EQ(StripPythonWhitespace("\xe3\x80\x80 a b\xc2\xa0\t\n"), "a b");
+  EXPECT_EQ(StripPythonWhitespace("\x1f\xe2\x80\x8a x \xe2\x80\x8b"), "x \xe2\x80\x8b");  // U+200B is no space
+  EXPECT_EQ(StripPythonWhitespace(" \r\n "), "");
+  EXPECT_EQ(StripPythonWhitespace(""), "");
+}
+
 TEST(CompressionRatio, MatchesPythonZlib) {
   // '' -> 0.0 (zlib.compress(b'') is 8 bytes)
   EXPECT_EQ(CompressionRatio(""), 0.0);
