@@ -1,5 +1,9 @@
 #include "kernels/gemm.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace wisp::kernels {
 
 void GemmNTGeneric(const float*, int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t,
@@ -11,11 +15,21 @@ void GemmNTAvx512(const float*, int64_t, const float*, int64_t, const float*, fl
                   int64_t, int64_t, int64_t, int64_t);
 #endif
 
+#if defined(__x86_64__)
+// F16C (the AVX2 kernels' half-precision loads) by CPUID leaf 1, ECX bit 29: clang's
+// __builtin_cpu_supports does not know "f16c".
+static bool HasF16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  return ((ecx >> 29) & 1u) != 0;
+}
+#endif
+
 Isa DetectIsa() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return Isa::kAvx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && HasF16c()) {
     return Isa::kAvx2;
   }
 #endif
