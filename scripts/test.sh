@@ -12,7 +12,7 @@ scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== build + tests (ASan + UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWISP_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWISP_SANITIZE=ON -DWISP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 # The sanitizer pass checks memory safety; the heaviest equivalence cases already ran above.
 WISP_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -21,6 +21,6 @@ WISP_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "== Arm (aarch64) op tests under qemu-user"
 scripts/test-arm.sh
 
-echo "== fuzzers (clang + libFuzzer), ${WISP_FUZZ_SECONDS:-30} s each"
-scripts/fuzz.sh "${WISP_FUZZ_SECONDS:-30}"
+echo "== fuzzers (clang + libFuzzer), ${WISP_FUZZ_SECONDS:-20} s each"
+scripts/fuzz.sh "${WISP_FUZZ_SECONDS:-20}"
 echo "== all tests passed"
