@@ -7,15 +7,31 @@
 
 namespace wisp {
 
+namespace {
+
+// Iterations of a short pause before a thread sleeps (~tens of microseconds).
+constexpr int kSpinIterations = 20000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(int num_threads) {
   num_threads = std::max(1, num_threads);
+  chunks_.assign(num_threads, {0, 0});
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   work_cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -24,20 +40,28 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    std::pair<int64_t, int64_t> chunk;
-    const std::function<void(int64_t, int64_t)>* job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      chunk = chunks_[index];
-      job = job_;
+    // Spin for new work first; sleep only when none comes soon.
+    bool fresh = false;
+    for (int i = 0; i < kSpinIterations; ++i) {
+      if (stop_.load(std::memory_order_acquire)) return;
+      if (generation_.load(std::memory_order_acquire) != seen) {
+        fresh = true;
+        break;
+      }
+      CpuRelax();
     }
-    if (chunk.first < chunk.second) (*job)(chunk.first, chunk.second);
-    {
+    if (!fresh) {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      if (stop_.load()) return;
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    // chunks_ and job_ were written before generation_ was published (release): visible here.
+    const std::pair<int64_t, int64_t> chunk = chunks_[index];
+    if (chunk.first < chunk.second) (*job_)(chunk.first, chunk.second);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      done_cv_.notify_one();
     }
   }
 }
@@ -51,22 +75,29 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(
     fn(0, n);
     return;
   }
-  std::vector<std::pair<int64_t, int64_t>> chunks(num_threads(), {0, 0});
-  for (int t = 0; t < nt; ++t) {
-    int64_t b = units * t / nt * grain, e = std::min(n, units * (t + 1) / nt * grain);
-    chunks[t] = {b, e};
+  for (int t = 0; t < num_threads(); ++t) {
+    if (t < nt) {
+      const int64_t b = units * t / nt * grain, e = std::min(n, units * (t + 1) / nt * grain);
+      chunks_[t] = {b, e};
+    } else {
+      chunks_[t] = {0, 0};
+    }
   }
+  job_ = &fn;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // Under the mutex so that a worker about to sleep either sees the new generation in its
+    // wait predicate or is already waiting when notify_all runs.
     std::lock_guard<std::mutex> lock(mu_);
-    chunks_ = chunks;
-    job_ = &fn;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   work_cv_.notify_all();
-  fn(chunks[0].first, chunks[0].second);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  fn(chunks_[0].first, chunks_[0].second);
+  for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) CpuRelax();
+  if (pending_.load(std::memory_order_acquire) != 0) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
 }
 
 int ThreadPool::DefaultThreadCount() {
