@@ -104,17 +104,44 @@ GgmlType StoredGgmlType(const GgmlTensorSpec& spec, GgmlType file_type) {
   return file_type;
 }
 
+namespace {
+
+// Added along the eot token's embedding row to decoder.ln.bias (see RandomTensorValues).
+constexpr double kEotBias = 1.25;
+
+// Each tensor's stream: seeded from (seed, name), one warm-up draw to decorrelate nearby seeds.
+uint64_t TensorStream(const std::string& name, uint64_t seed) {
+  uint64_t state = seed ^ Fnv1a64(name);
+  SplitMix64(&state);
+  return state;
+}
+
+double TokenEmbeddingStddev(const HParams& hp) { return 2.0 / std::sqrt(static_cast<double>(hp.n_text_state)); }
+
+// Row `token` of decoder.token_embedding.weight exactly as RandomTensorValues draws it (f32, before
+// any f16/q8_0 rounding of the file). SplitMix64 only adds a constant to its state per draw and a
+// normal takes 3 draws, so the stream jumps straight to the row.
+std::vector<double> TokenEmbeddingRow(const HParams& hp, uint64_t seed, int64_t token) {
+  uint64_t state = TensorStream("decoder.token_embedding.weight", seed);
+  state += 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(3 * token * hp.n_text_state);
+  const double stddev = TokenEmbeddingStddev(hp);
+  std::vector<double> row(static_cast<size_t>(hp.n_text_state));
+  for (double& v : row) v = static_cast<float>(0.0 + stddev * StandardNormal(&state));
+  return row;
+}
+
+}  // namespace
+
 std::vector<float> RandomTensorValues(const GgmlTensorSpec& spec, const HParams& hp, uint64_t seed) {
   const std::string& name = spec.name;
   if (name == "encoder.positional_embedding") return Sinusoids(spec.ne[1], spec.ne[0]);
 
-  uint64_t state = seed ^ Fnv1a64(name);
-  SplitMix64(&state);  // decorrelate nearby seeds
+  uint64_t state = TensorStream(name, seed);
   double mean = 0.0, stddev = 0.02;
   if (name == "decoder.positional_embedding") {
     stddev = 0.5;
   } else if (name == "decoder.token_embedding.weight") {
-    stddev = 2.0 / std::sqrt(static_cast<double>(hp.n_text_state));
+    stddev = TokenEmbeddingStddev(hp);
   } else if (IsLayerNorm(name)) {
     mean = EndsWith(name, ".weight") ? 1.0 : 0.0;
     stddev = 0.1;
@@ -129,6 +156,16 @@ std::vector<float> RandomTensorValues(const GgmlTensorSpec& spec, const HParams&
     }
   }
   std::vector<float> out(static_cast<size_t>(spec.numel()));
+  if (name == "decoder.ln.bias") {
+    // logit_eot = ln(x) . E_eot gains kEotBias |E_eot|^2 (~5) at every step: decodes stop at eot
+    // after tens of tokens instead of running to sample_len (see ggml_writer.h).
+    const int64_t eot = hp.n_vocab >= 51865 ? 50257 : 50256;  // multilingual vs .en vocabulary
+    const std::vector<double> eot_row = TokenEmbeddingRow(hp, seed, eot);
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i] = static_cast<float>(mean + stddev * StandardNormal(&state) + kEotBias * eot_row[i]);
+    }
+    return out;
+  }
   for (float& v : out) v = static_cast<float>(mean + stddev * StandardNormal(&state));
   return out;
 }

@@ -35,9 +35,14 @@ GgmlType StoredGgmlType(const GgmlTensorSpec& spec, GgmlType file_type);
 //   decoder.token_embedding        (2 / sqrt(n_text_state)) N(0,1): logits x E^T of a layer-normed
 //                                  x then spread with std ~2, so the argmax changes with x and
 //                                  timestamp pairs split windows into segments (with 4, and 0.1
-//                                  for the positions, every decode repeated one token; eot still
-//                                  never wins: tools/golden/README.md)
+//                                  for the positions, every decode repeated one token)
 //   LayerNorm gamma / beta         1 + 0.1 N(0,1) / 0.1 N(0,1)
+//   decoder.ln.bias                0.1 N(0,1) + 1.25 E[eot] (eot = 50256 for .en, 50257 for
+//                                  multilingual vocabularies; E[eot] the f32 row drawn for
+//                                  decoder.token_embedding): logit_eot gains 1.25 |E[eot]|^2 ~ 5 at
+//                                  every step, so most decodes stop at eot after 7-141 tokens
+//                                  (without it eot, one of 51864 random rows, never won and every
+//                                  decode ran to sample_len: tools/golden/README.md)
 //   conv and linear weights        N(0,1) / sqrt(fan_in); the projections that write into the
 //                                  residual stream (attn.out, cross_attn.out, mlp.2) are further
 //                                  scaled by 1 / sqrt(sublayers * layers) so it stays O(1)

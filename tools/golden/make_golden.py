@@ -109,10 +109,12 @@ def _recording_update(self, tokens, logits, sum_logprobs):
 def window_info(tokenizer, tokens, seek=None):
     """What one decoded window exercises in transcribe()'s segmentation: its length, whether it
     stopped at eot, how many timestamps it holds, and how it ends ('pair': two timestamps, so the
-    next window seeks to the last one; 'single': one timestamp, the next window starts a full
-    window later; 'text': no closing timestamp)."""
+    next window seeks to the last one; 'single': text then one timestamp, transcribe()'s
+    single_timestamp_ending, so the next window starts a full window later; 'lone': the window is a
+    single timestamp and nothing else; 'text': no closing timestamp)."""
     is_ts = [t >= tokenizer.timestamp_begin for t in tokens]
-    ending = "pair" if is_ts[-2:] == [True, True] else "single" if is_ts[-1:] == [True] else "text"
+    ending = ("pair" if is_ts[-2:] == [True, True] else "single" if is_ts[-2:] == [False, True]
+              else "lone" if is_ts == [True] else "text")
     return {"seek": seek, "n_tokens": len(tokens), "eot": LAST_STEP["completed"], "timestamps": sum(is_ts),
             "pairs": sum(a and b for a, b in zip(is_ts, is_ts[1:])), "ending": ending}
 
@@ -235,14 +237,14 @@ def summarize(name, audio_name, case, info, tokenizer):
     per_window = {}
     for s in segs:
         per_window[s["seek"]] = per_window.get(s["seek"], 0) + 1
-    endings = {e: sum(w["ending"] == e for w in windows) for e in ("pair", "single", "text")}
+    endings = {e: sum(w["ending"] == e for w in windows) for e in ("pair", "single", "lone", "text")}
     all_tokens = [t for s in segs for t in s["tokens"]]
     lengths = [w["n_tokens"] for w in windows]
     seeks = " ".join(f"{w['seek']}{'' if w['seek'] % 3000 == 0 else '*'}" for w in windows)
     print(f"{name:12s} {audio_name:7s} | decode: {len(d)} tok, {len(set(d))} distinct, {dw['timestamps']} ts, "
           f"{'eot' if dw['eot'] else 'no eot'}, ends {dw['ending']} | transcribe: {len(windows)} windows "
           f"(seeks {seeks}), {len(segs)} segments, {sum(n > 1 for n in per_window.values())} multi-segment windows, "
-          f"endings pair/single/text {endings['pair']}/{endings['single']}/{endings['text']}, "
+          f"endings pair/single/lone/text {endings['pair']}/{endings['single']}/{endings['lone']}/{endings['text']}, "
           f"eot in {sum(w['eot'] for w in windows)}/{len(windows)}, "
           f"{min(lengths, default=0)}-{max(lengths, default=0)} tok/window, {len(set(all_tokens))} distinct, "
           f"{sum(t >= tokenizer.timestamp_begin for t in all_tokens)} ts | min margin {margin:.3g}", flush=True)
