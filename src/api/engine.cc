@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "audio/audio_loader.h"
+#include "util/cache_dir.h"
 
 namespace wisp {
 namespace {
@@ -32,18 +33,9 @@ std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, cons
   std::vector<std::string> paths = {DirectoryOf(model_path) + "/" + name};
   const char* assets = std::getenv("WISP_ASSETS");
   if (assets != nullptr && *assets != '\0') paths.push_back(std::string(assets) + "/" + name);
-  // Where `wisp models download` puts them; the same precedence as ModelsCacheDir in
-  // src/cli/model_download.cc (the api layer cannot include the cli's).
-  std::string cache;
-  if (const char* dir = std::getenv("WISP_MODELS_DIR"); dir != nullptr && *dir != '\0') {
-    cache = dir;
-  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
-    cache = std::string(xdg) + "/wisp";
-  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    cache = std::string(home) + "/.cache/wisp";
-  }
-  if (!cache.empty()) {
-    const std::string path = cache + "/" + name;
+  // Where `wisp models download` puts them.
+  if (Result<std::string> cache = ModelsCacheDir(); cache.ok()) {
+    const std::string path = *cache + "/" + name;
     if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
   }
   return paths;

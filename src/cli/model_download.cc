@@ -272,16 +272,6 @@ std::string CatalogModelUrl(const ModelCatalogEntry& model, const std::string& b
   return ModelUrl(model.home_url != nullptr ? model.home_url : kDefaultModelsBaseUrl, model.name);
 }
 
-Result<std::string> ModelsCacheDir() {
-  const char* dir = std::getenv("WISP_MODELS_DIR");
-  if (dir != nullptr && *dir != '\0') return std::string(dir);
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/wisp";
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/wisp";
-  return NotFound("no model cache directory: set WISP_MODELS_DIR (or XDG_CACHE_HOME or HOME)");
-}
-
 Status CreateDirectories(const std::string& path) {
   for (size_t pos = 1; pos <= path.size(); ++pos) {
     if (pos != path.size() && path[pos] != '/') continue;

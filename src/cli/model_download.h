@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/cache_dir.h"  // ModelsCacheDir
 #include "util/status.h"
 
 namespace wisp {
@@ -38,9 +39,6 @@ std::string ModelUrl(std::string_view base_url, std::string_view name);
 std::string ResolveModelsBaseUrl(const std::string& base_url_flag);
 // The URL to fetch a catalogue model from: base_url when given (a mirror), else its home.
 std::string CatalogModelUrl(const ModelCatalogEntry& model, const std::string& base_url);
-// $WISP_MODELS_DIR, else $XDG_CACHE_HOME/wisp, else $HOME/.cache/wisp. NotFound when none of
-// these variables is set.
-Result<std::string> ModelsCacheDir();
 // mkdir -p.
 Status CreateDirectories(const std::string& path);
 
