@@ -33,6 +33,7 @@ const std::vector<OptionSpec>& ProfileOptionSpecs() {
       {"threads", 't', "N", "worker threads (default: the physical cores, " +
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
+      {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights instead of int8 products"},
       {"language", 'l', "LANG", "spoken language code (default: en for .en models, else detected)"},
       {"trace", 0, "FILE", "also write every op call as Chrome trace JSON (chrome://tracing, Perfetto)"},
       {"quiet", 'q', "", "do not print the transcript after the tables"},
@@ -121,8 +122,9 @@ int RunProfileCommand(const std::vector<std::string>& argv) {
   }
 
   const auto load_start = std::chrono::steady_clock::now();
-  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(
-      model_path, "", LoadOptions{.keep_f32_matrices = backend_name == "reference"});
+  const LoadOptions load_options{.keep_f32_matrices = backend_name == "reference",
+                                 .q8_0_int8_activations = !args->Has("q8-exact")};
+  Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(model_path, "", load_options);
   if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();

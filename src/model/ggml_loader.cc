@@ -163,7 +163,9 @@ struct TensorRecord {
 };
 
 Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, bool borrow_f32,
-                    bool keep_f32_matrices, LoadedModel* model) {
+                    const LoadOptions& options, LoadedModel* model) {
+  const bool keep_f32_matrices = options.keep_f32_matrices;
+  model->weights.q8_0_int8_activations = options.q8_0_int8_activations;
   std::vector<GgmlTensorSpec> specs;
   std::vector<Tensor*> dests;
   model->weights.encoder_blocks.resize(header.hparams.n_audio_layer);
@@ -327,12 +329,12 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
 }
 
 Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size, bool borrow_f32,
-                                                bool keep_f32_matrices) {
+                                                const LoadOptions& options) {
   Result<GgmlHeader> header = ParseGgmlHeader(data, size);
   if (!header.ok()) return header.status();
   auto model = std::make_unique<LoadedModel>();
   model->weights.hparams = header->hparams;
-  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, keep_f32_matrices, model.get()));
+  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, options, model.get()));
   model->mel_filters = std::move(header->mel_filters);
   model->vocab = std::move(header->vocab);
   PackWeightsForFastBackend(&model->weights);
@@ -505,14 +507,14 @@ Result<GgmlHeader> ReadGgmlHeader(const std::string& path) {
 Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path, const LoadOptions& options) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
-  auto model = ParseModel((*file)->data(), (*file)->size(), /*borrow_f32=*/true, options.keep_f32_matrices);
+  auto model = ParseModel((*file)->data(), (*file)->size(), /*borrow_f32=*/true, options);
   if (!model.ok()) return WithPath(path, model.status());
   (*model)->weights.file = std::move(file.value());  // keeps the in-place f32 views alive
   return model;
 }
 
 Result<std::unique_ptr<LoadedModel>> LoadGgmlModelFromMemory(const uint8_t* data, size_t size) {
-  return ParseModel(data, size, /*borrow_f32=*/false, /*keep_f32_matrices=*/true);
+  return ParseModel(data, size, /*borrow_f32=*/false, LoadOptions{});
 }
 
 }  // namespace wisp

@@ -72,6 +72,11 @@ struct LoadOptions {
   // fast backend's panels are the only copy (packed tensor by tensor while loading, the file's
   // pages released after each), so memory holds the weights once, in the file's precision.
   bool keep_f32_matrices = true;
+  // q8_0 matrices: integer products on int8-quantized activations where the CPU has AVX-512
+  // VNNI (as whisper.cpp computes q8_0; ~3x the f32 GEMM rate; drift stated in
+  // kernels/gemm_q8_int.h). False: the exact path, products equal to f32 on ggml's dequantized
+  // weights.
+  bool q8_0_int8_activations = true;
 };
 
 // Maps the file, validates every header field and tensor (name, shape, type, extent) and

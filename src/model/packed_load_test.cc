@@ -42,7 +42,12 @@ TEST_P(PackedLoadTest, SameLogitsAsFullLoadAndNoF32Matrices) {
   EXPECT_EQ(wp.token_embedding.data, nullptr);
   EXPECT_EQ(wp.decoder_blocks[0].mlp_up.w.data, nullptr);
   EXPECT_NE(wp.decoder_blocks[0].mlp_up.b.data, nullptr);  // vectors stay f32
-  EXPECT_TRUE(wp.token_embedding.packed || wp.token_embedding.packed_f16 || wp.token_embedding.packed_q8_0);
+  EXPECT_TRUE(wp.token_embedding.packed || wp.token_embedding.packed_f16 || wp.token_embedding.packed_q8_0 ||
+              wp.token_embedding.packed_q8_0_int);
+  if (GetParam() == GgmlType::kQ8_0) {
+    // Integer-product panels where the CPU has VNNI (the default), the exact ones otherwise.
+    EXPECT_EQ(wp.token_embedding.packed_q8_0_int != nullptr, Q8IntegerProductsAvailable());
+  }
 
   // Embedding rows from the packed vocabulary projection equal the f32 rows of the full load.
   const int64_t d = wf.hparams.n_text_state;

@@ -33,7 +33,9 @@ void CrossAttentionSublayer(const OpContext& ctx, const LayerNormWeights& ln, co
 void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear& up, const Linear& down, float* x,
                  int64_t n, int64_t d, BlockScratch* s);
 
-inline PackedWeightView Packed(const Tensor& t) { return {t.packed, t.packed_f16, t.packed_q8_0}; }
+inline PackedWeightView Packed(const Tensor& t) {
+  return {t.packed, t.packed_f16, t.packed_q8_0, t.packed_q8_0_int};
+}
 
 // y (n, out) = x (n, in) W^T + b for one Linear layer, into a buffer of row stride ldy.
 inline void ApplyLinear(const OpContext& ctx, const Linear& l, const float* x, int64_t n, float* y,

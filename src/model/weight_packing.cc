@@ -8,9 +8,16 @@ namespace wisp {
 // for f16 (both exact against ggml's dequantized values; fewer bytes a decoding step streams),
 // f32 panels otherwise.
 void PackMatrix(Tensor* t, ModelWeights* weights) {
-  if (t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr) return;
+  if (t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr ||
+      t->packed_q8_0_int != nullptr) {
+    return;
+  }
   const int64_t rows = t->shape[0], cols = t->numel() / t->shape[0];
-  if (t->q8_0_blocks != nullptr && cols % 32 == 0) {
+  if (t->q8_0_blocks != nullptr && cols % 32 == 0 && weights->q8_0_int8_activations &&
+      Q8IntegerProductsAvailable()) {
+    weights->owned_q8_0.push_back(PackLinearWeightQ8_0Int(t->q8_0_blocks, rows, cols));
+    t->packed_q8_0_int = weights->owned_q8_0.back().data();
+  } else if (t->q8_0_blocks != nullptr && cols % 32 == 0) {
     weights->owned_q8_0.push_back(PackLinearWeightQ8_0(t->q8_0_blocks, rows, cols));
     t->packed_q8_0 = weights->owned_q8_0.back().data();
   } else if (t->data == nullptr) {

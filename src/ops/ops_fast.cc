@@ -10,12 +10,14 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_packed.h"
 #include "kernels/gemm_q8.h"
+#include "kernels/gemm_q8_int.h"
 #include "kernels/vector_math.h"
 
 namespace wisp::fast {
 namespace {
 
 const kernels::Isa kIsa = kernels::DetectIsa();
+const kernels::Q8IntIsa kQ8IntIsa = kernels::DetectQ8IntIsa();
 
 void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool == nullptr) {
@@ -31,6 +33,23 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
             float* y, int64_t ldy, PackedWeightView packed_w) {
   // Split the output columns: every thread streams a disjoint part of W (the large operand in
   // decoding), reading all of x, which is small or cache-resident.
+  if (packed_w.q8_0_int != nullptr) {
+    // x is quantized once (rows split across threads), then every thread multiplies all of it
+    // by its columns' panels.
+    const int64_t nb = K / 32;
+    std::vector<int8_t> qx(static_cast<size_t>(M * K));
+    std::vector<float> sx(static_cast<size_t>(M * nb));
+    std::vector<int32_t> cx(static_cast<size_t>(M * nb));
+    ForRange(pool, M, 32, [&](int64_t m0, int64_t m1) {
+      kernels::QuantizeRowsQ8(kQ8IntIsa, x + m0 * K, K, m1 - m0, K, qx.data() + m0 * K, sx.data() + m0 * nb,
+                              cx.data() + m0 * nb);
+    });
+    ForRange(pool, N, kernels::kQ8IntPanelWidth, [&](int64_t n0, int64_t n1) {
+      kernels::GemmQ8Int(kQ8IntIsa, qx.data(), sx.data(), cx.data(), K, packed_w.q8_0_int, N, bias, y, ldy, 0, M, n0,
+                         n1);
+    });
+    return;
+  }
   if (packed_w.q8_0 != nullptr) {
     ForRange(pool, N, kernels::PanelWidth(kIsa), [&](int64_t n0, int64_t n1) {
       kernels::GemmPackedQ8(kIsa, x, K, packed_w.q8_0, K, N, bias, y, ldy, 0, M, n0, n1);
@@ -55,6 +74,7 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
 }
 
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out) {
+  if (packed_w.q8_0_int != nullptr) return kernels::UnpackColumnQ8Int(packed_w.q8_0_int, K, n, out);
   if (packed_w.q8_0 != nullptr) return kernels::UnpackColumnQ8(kIsa, packed_w.q8_0, K, n, out);
   if (packed_w.f16 != nullptr) return kernels::UnpackColumnF16(kIsa, packed_w.f16, K, n, out);
   kernels::UnpackColumn(kIsa, packed_w.f32, K, n, out);
@@ -63,6 +83,15 @@ void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out
 std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
   std::vector<uint8_t> packed(kernels::PackedSizeQ8(kIsa, K, N));
   kernels::PackQ8_0(kIsa, blocks, N, K, packed.data());
+  return packed;
+}
+
+bool Q8IntegerProductsAvailable() { return kQ8IntIsa != kernels::Q8IntIsa::kGeneric; }
+
+std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K) {
+  if (!Q8IntegerProductsAvailable()) return {};
+  std::vector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N));
+  kernels::PackQ8_0Int(blocks, N, K, packed.data());
   return packed;
 }
 

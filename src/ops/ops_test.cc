@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -68,6 +70,56 @@ TEST_P(OpsTest, Linear) {
     LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y5.data(), N + 3, {nullptr, packed16.data()});
     LinearOp(ref_, x.data(), M, K, W16.data(), N, b.data(), y6.data(), N + 3);
     EXPECT_LT(Nmse(y5, y6), kMaxNmse) << "f16 packed " << M << "x" << K << "x" << N;
+  }
+}
+
+// W (N, K) as ggml q8_0 blocks (f16 scale amax/127, 32 rounded int8), and its dequantization.
+std::vector<uint8_t> QuantizeQ8_0(const std::vector<float>& W, int N, int K, std::vector<float>* dequantized) {
+  std::vector<uint8_t> blocks(static_cast<size_t>(N) * (K / 32) * 34);
+  dequantized->resize(W.size());
+  for (int n = 0; n < N; ++n) {
+    for (int b = 0; b < K / 32; ++b) {
+      const float* w = W.data() + static_cast<size_t>(n) * K + b * 32;
+      float amax = 0;
+      for (int k = 0; k < 32; ++k) amax = std::max(amax, std::fabs(w[k]));
+      const uint16_t h = kernels::FloatToHalf(amax / 127.0f);
+      const float d = kernels::HalfToFloat(h), inv = d > 0 ? 1.0f / d : 0.0f;
+      uint8_t* blk = blocks.data() + (static_cast<size_t>(n) * (K / 32) + b) * 34;
+      std::memcpy(blk, &h, 2);
+      for (int k = 0; k < 32; ++k) {
+        const int q = std::max(-127, std::min(127, static_cast<int>(std::lround(w[k] * inv))));
+        blk[2 + k] = static_cast<uint8_t>(static_cast<int8_t>(q));
+        (*dequantized)[static_cast<size_t>(n) * K + b * 32 + k] = q * d;
+      }
+    }
+  }
+  return blocks;
+}
+
+// q8_0 weights: the exact panels equal the reference on the dequantized weights; the integer
+// panels (int8 activations) stay within the drift gemm_q8_int.h states (NMSE < 1e-4).
+TEST_P(OpsTest, LinearQ8_0) {
+  for (auto [M, K, N] : std::vector<std::array<int, 3>>{{1, 384, 1000}, {7, 64, 33}, {128, 384, 517}, {300, 96, 40}}) {
+    auto x = Random(M * K, rng_), W = Random(N * K, rng_, 0.05f), b = Random(N, rng_);
+    std::vector<float> Wq;
+    const std::vector<uint8_t> blocks = QuantizeQ8_0(W, N, K, &Wq);
+    std::vector<float> want(M * (N + 3)), exact(M * (N + 3)), integer(M * (N + 3));
+    LinearOp(ref_, x.data(), M, K, Wq.data(), N, b.data(), want.data(), N + 3);
+    const std::vector<uint8_t> panels = PackLinearWeightQ8_0(blocks.data(), N, K);
+    LinearOp(fast_, x.data(), M, K, nullptr, N, b.data(), exact.data(), N + 3, {nullptr, nullptr, panels.data()});
+    EXPECT_LT(Nmse(exact, want), kMaxNmse) << "q8_0 exact " << M << "x" << K << "x" << N;
+    const std::vector<uint8_t> int_panels = PackLinearWeightQ8_0Int(blocks.data(), N, K);
+    if (!Q8IntegerProductsAvailable()) {
+      EXPECT_TRUE(int_panels.empty());
+      continue;
+    }
+    LinearOp(fast_, x.data(), M, K, nullptr, N, b.data(), integer.data(), N + 3,
+             {nullptr, nullptr, nullptr, int_panels.data()});
+    EXPECT_LT(Nmse(integer, want), 1e-4) << "q8_0 integer " << M << "x" << K << "x" << N;
+    EXPECT_GT(Nmse(integer, want), kMaxNmse) << "int8 activations should differ from the exact product";
+    std::vector<float> row(K);
+    UnpackWeightRow({nullptr, nullptr, nullptr, int_panels.data()}, K, N - 1, row.data());
+    for (int k = 0; k < K; ++k) ASSERT_EQ(row[k], Wq[static_cast<size_t>(N - 1) * K + k]);
   }
 }
 

@@ -1,0 +1,170 @@
+#include "kernels/gemm_q8_int.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#include "kernels/gemm_packed.h"
+
+namespace wisp::kernels {
+
+#if defined(__x86_64__)
+void QuantizeRowsQ8Avx512(const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa, int32_t* ca);
+void GemmQ8IntAvx512Vnni(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
+                         int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                         int64_t n1);
+#endif
+
+namespace {
+
+constexpr int kNR = kQ8IntPanelWidth;
+constexpr int64_t kScaleBytes = kNR * 4;
+constexpr int64_t kBlockBytes = kScaleBytes + 32 * kNR;  // 1152
+
+#if defined(__x86_64__)
+// AVX-512 VNNI (vpdpbusd) and BW (the byte moves of quantization) by CPUID leaf 7: ECX bit 11,
+// EBX bit 30. __builtin_cpu_supports("avx512f") also checks the OS saves the zmm state.
+bool HasAvx512Vnni() {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f")) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  return ((ecx >> 11) & 1u) != 0 && ((ebx >> 30) & 1u) != 0;
+}
+#endif
+
+void QuantizeRowsGeneric(const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa, int32_t* ca) {
+  const int64_t nb = K / 32;
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* a = A + m * lda + b * 32;
+      float amax = 0.0f;
+      for (int k = 0; k < 32; ++k) amax = std::max(amax, std::fabs(a[k]));
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      int32_t sum = 0;
+      for (int k = 0; k < 32; ++k) {
+        // nearbyint under the default rounding mode: to nearest even, as vcvtps2dq rounds.
+        const int q = static_cast<int>(std::nearbyint(a[k] * inv));
+        qa[m * K + b * 32 + k] = static_cast<int8_t>(q);
+        sum += q;
+      }
+      sa[m * nb + b] = amax / 127.0f;
+      ca[m * nb + b] = -128 * sum;
+    }
+  }
+}
+
+void GemmQ8IntGeneric(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
+                      int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                      int64_t n1) {
+  const int64_t nb = K / 32;
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* panel = packed + (n / kNR) * nb * kBlockBytes;
+    const int64_t j = n % kNR;
+    for (int64_t m = m0; m < m1; ++m) {
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = panel + b * kBlockBytes;
+        float sw;
+        std::memcpy(&sw, blk + j * 4, 4);
+        int32_t isum = ca[m * nb + b];
+        for (int g = 0; g < 8; ++g) {
+          for (int t = 0; t < 4; ++t) {
+            isum += int32_t{blk[kScaleBytes + g * kNR * 4 + j * 4 + t]} * qa[m * K + b * 32 + g * 4 + t];
+          }
+        }
+        acc = std::fma(static_cast<float>(isum), sw * sa[m * nb + b], acc);
+      }
+      C[m * ldc + n] = acc + (bias != nullptr ? bias[n] : 0.0f);
+    }
+  }
+  (void)N;
+}
+
+}  // namespace
+
+Q8IntIsa DetectQ8IntIsa() {
+#if defined(__x86_64__)
+  if (HasAvx512Vnni()) return Q8IntIsa::kAvx512Vnni;
+#endif
+  return Q8IntIsa::kGeneric;
+}
+
+const char* Q8IntIsaName(Q8IntIsa isa) { return isa == Q8IntIsa::kAvx512Vnni ? "avx512vnni" : "generic"; }
+
+int SupportedQ8IntIsas(Q8IntIsa* out, int max) {
+  int n = 0;
+  if (n < max) out[n++] = Q8IntIsa::kGeneric;
+  if (DetectQ8IntIsa() == Q8IntIsa::kAvx512Vnni && n < max) out[n++] = Q8IntIsa::kAvx512Vnni;
+  return n;
+}
+
+size_t PackedSizeQ8Int(int64_t K, int64_t N) {
+  return static_cast<size_t>((N + kNR - 1) / kNR * (K / 32) * kBlockBytes);
+}
+
+void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
+  const int64_t nb = K / 32;
+  for (int64_t p = 0; p * kNR < N; ++p) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = packed + (p * nb + b) * kBlockBytes;
+      for (int64_t j = 0; j < kNR; ++j) {
+        const int64_t n = p * kNR + j;
+        float scale = 0.0f;
+        int8_t q[32] = {};
+        if (n < N) {
+          const uint8_t* src = blocks + (n * nb + b) * 34;
+          uint16_t d;
+          std::memcpy(&d, src, 2);
+          scale = HalfToFloat(d);
+          std::memcpy(q, src + 2, 32);
+        }
+        std::memcpy(out + j * 4, &scale, 4);
+        for (int k = 0; k < 32; ++k) {
+          out[kScaleBytes + (k / 4) * kNR * 4 + j * 4 + k % 4] = static_cast<uint8_t>(q[k] + 128);
+        }
+      }
+    }
+  }
+}
+
+void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out) {
+  const int64_t nb = K / 32, j = n % kNR;
+  const uint8_t* panel = packed + (n / kNR) * nb * kBlockBytes;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + b * kBlockBytes;
+    float scale;
+    std::memcpy(&scale, blk + j * 4, 4);
+    for (int k = 0; k < 32; ++k) {
+      const int q = int{blk[kScaleBytes + (k / 4) * kNR * 4 + j * 4 + k % 4]} - 128;
+      out[b * 32 + k] = static_cast<float>(q) * scale;
+    }
+  }
+}
+
+void QuantizeRowsQ8(Q8IntIsa isa, const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa,
+                    int32_t* ca) {
+#if defined(__x86_64__)
+  if (isa == Q8IntIsa::kAvx512Vnni) return QuantizeRowsQ8Avx512(A, lda, M, K, qa, sa, ca);
+#endif
+  (void)isa;
+  QuantizeRowsGeneric(A, lda, M, K, qa, sa, ca);
+}
+
+void GemmQ8Int(Q8IntIsa isa, const int8_t* qa, const float* sa, const int32_t* ca, int64_t K,
+               const uint8_t* packed, int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1,
+               int64_t n0, int64_t n1) {
+#if defined(__x86_64__)
+  if (isa == Q8IntIsa::kAvx512Vnni) {
+    return GemmQ8IntAvx512Vnni(qa, sa, ca, K, packed, N, bias, C, ldc, m0, m1, n0, n1);
+  }
+#endif
+  (void)isa;
+  GemmQ8IntGeneric(qa, sa, ca, K, packed, N, bias, C, ldc, m0, m1, n0, n1);
+}
+
+}  // namespace wisp::kernels

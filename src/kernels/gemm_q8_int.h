@@ -1,0 +1,48 @@
+// Integer GEMM for q8_0 weights: C = A · W^T (+ bias), where A is first quantized like ggml's
+// q8_0 (per row, blocks of 32 along K, one f32 scale each) and every block's product is a sum of
+// int8 x int8 terms, computed four at a time by AVX-512 VNNI's vpdpbusd (64 multiply-adds per
+// instruction, 4x an f32 FMA's 16). This is what whisper.cpp does for q8_0 weights: the result
+// drifts from the f32 product on dequantized weights by the activations' rounding (~0.3 % of a
+// block's largest value per element; tests/kernel tests state the bound). The widening kernels
+// of gemm_q8.h stay the exact path.
+//
+// Numerics, identical on every ISA (the generic kernel is the oracle, bit for bit):
+//   qa[m][k] = nearbyint(a[m][k] / sa[m][b]),  sa[m][b] = max_k|a[m][k]| / 127  over block b
+//   C[m][n]  = bias[n] + sum_b fma-accumulate( float(sum_k qa * qw), sw[n][b] * sa[m][b] )
+// vpdpbusd multiplies unsigned by signed bytes, so the panels hold qw + 128 (unsigned) and the
+// activations' blocks carry ca[m][b] = -128 * sum_k qa[m][k], the initial value of each block's
+// integer sum, which cancels the offset exactly.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace wisp::kernels {
+
+enum class Q8IntIsa { kGeneric, kAvx512Vnni };
+
+// The best integer-product ISA of this CPU; kGeneric means no fast integer path (callers then
+// keep to the widening kernels of gemm_q8.h, which are faster than the portable integer loop).
+Q8IntIsa DetectQ8IntIsa();
+const char* Q8IntIsaName(Q8IntIsa isa);
+int SupportedQ8IntIsas(Q8IntIsa* out, int max);
+
+constexpr int kQ8IntPanelWidth = 32;  // columns per panel, on every ISA (one layout)
+
+// Bytes of a packed (N x K) weight; K a multiple of 32. Per panel and block: 32 f32 scales,
+// then 8 groups of 4 k, each 32 columns x 4 bytes (qw + 128), the order vpdpbusd reads.
+size_t PackedSizeQ8Int(int64_t K, int64_t N);
+// blocks: N rows of K/32 ggml q8_0 blocks (34 bytes: f16 scale, 32 int8).
+void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed);
+// Row n of W back as K floats (q * d, as ggml dequantizes).
+void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out);
+
+// Quantizes rows [0, M) of A (lda) into qa (M x K, row stride K), sa and ca (M x K/32).
+void QuantizeRowsQ8(Q8IntIsa isa, const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa,
+                    int32_t* ca);
+
+// Rows [m0, m1), columns [n0, n1) (n0 a multiple of 32) of C (ldc) from quantized rows.
+void GemmQ8Int(Q8IntIsa isa, const int8_t* qa, const float* sa, const int32_t* ca, int64_t K,
+               const uint8_t* packed, int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1,
+               int64_t n0, int64_t n1);
+
+}  // namespace wisp::kernels
