@@ -203,7 +203,9 @@ TEST_F(ProfileCliTest, BenchPrintsTheTable) {
   EXPECT_CONTAINS(r.out, "| Figure | Median (ms) | Work | Rate | % of limit |");
   EXPECT_CONTAINS(r.out, "| load (LoadGgmlModel) |");
   EXPECT_CONTAINS(r.out, "| encoder, one 30-s window |");
-  EXPECT_CONTAINS(r.out, "cross K/V included");
+  EXPECT_CONTAINS(r.out, "| decoder: static call, 128 tokens, all logits, cross K/V included |");
+  EXPECT_CONTAINS(r.out, "| decoder: static call, 128 tokens, last logits, cross K/V excluded |");
+  EXPECT_CONTAINS(r.out, "| decoder: static call, 128 tokens, last logits, cross K/V included |");
   EXPECT_CONTAINS(r.out, "| decode step at position 64 (per token) |");
   EXPECT_CONTAINS(r.out, "decode step bandwidth bound:");
   EXPECT_CONTAINS(r.out, "% of FMA peak");
@@ -253,6 +255,28 @@ TEST(BenchWorkModel, StaticDecoderCallOfTinyIsAbout12Gflop) {
   // Causal self-attention: a token at position p sees p + 1 keys.
   EXPECT_DOUBLE_EQ(wisp::DecoderCallFlops(hp, 1, 64, false) - wisp::DecoderCallFlops(hp, 1, 63, false),
                    4 * 2 * 2.0 * 384);
+}
+
+// The work each peer's "decoder static 128" figure covers (docs/PEERS.md): all rows of logits
+// with K/V (openai-whisper, ONNX, ExecuTorch), last row with K/V (CTranslate2's prompt pass),
+// last row without K/V (whisper_decode; whisper_encode makes the K/V).
+TEST(BenchWorkModel, StaticDecoderCallWithLastLogitsOfTinyIsAbout7Gflop) {
+  const wisp::HParams hp = TinyEn();
+  // By hand, per layer: self Q/K/V/out 4*2*128*384^2, causal QK^T and PV over 128*129/2 keys
+  // 2*2*8256*384, cross Q/out 2*2*128*384^2, cross attention 2*2*128*1500*384, MLP
+  // 2*2*128*384*1536; then one row onto the vocabulary 2*384*51864.
+  const double layer = 4 * 2.0 * 128 * 384 * 384 + 2 * 2.0 * 8256 * 384 + 2 * 2.0 * 128 * 384 * 384 +
+                       2 * 2.0 * 128 * 1500 * 384 + 2 * 2.0 * 128 * 384 * 1536;
+  const double last_no_kv = 4 * layer + 2.0 * 384 * 51864;
+  EXPECT_DOUBLE_EQ(wisp::StaticDecoderFlops(hp, 128, /*all_logits=*/false, /*with_cross_kv=*/false), last_no_kv);
+  EXPECT_NEAR(last_no_kv / 1e9, 3.38, 0.01);
+  EXPECT_DOUBLE_EQ(wisp::StaticDecoderFlops(hp, 128, false, true), last_no_kv + wisp::CrossKvFlops(hp));
+  EXPECT_NEAR(wisp::StaticDecoderFlops(hp, 128, false, true) / 1e9, 6.92, 0.01);
+  // The all-logits call with K/V is the ~12 GFLOP figure; the difference is 127 rows of logits.
+  EXPECT_DOUBLE_EQ(wisp::StaticDecoderFlops(hp, 128, true, true),
+                   wisp::DecoderCallFlops(hp, 128, 0, true) + wisp::CrossKvFlops(hp));
+  EXPECT_DOUBLE_EQ(wisp::StaticDecoderFlops(hp, 128, true, true) - wisp::StaticDecoderFlops(hp, 128, false, true),
+                   2.0 * 127 * 384 * 51864);
 }
 
 TEST(BenchWorkModel, DecodeStepReadsWeightsEmbeddingAndKvCache) {

@@ -2,6 +2,10 @@
 // decoder call (128 tokens over 1x1500xd audio features, the ExecuTorch seed report's shape),
 // one decode step at position 64 — each the median of K repetitions after warm-up, set against
 // the FMA peak and read bandwidth measured in the same run (cli/hardware_limits.h).
+// The static call is timed twice: with all 128 rows projected onto the vocabulary (the seed's
+// shape; openai-whisper, ONNX and ExecuTorch graphs do the same) and with the last row only
+// (what whisper_decode and CTranslate2's prompt pass compute), so that tools/peers compares
+// each engine with the same work.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -44,6 +48,7 @@ const std::vector<OptionSpec>& BenchOptionSpecs() {
       {"threads", 't', "N", "worker threads (default: the physical cores, " +
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
+      {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights instead of int8 products"},
       {"reps", 'r', "K", "repetitions per figure; the median is reported (default 5)"},
       {"warmup", 0, "N", "untimed runs before the repetitions (default 1)"},
       {"bandwidth-mb", 0, "MB", "size of the read-bandwidth buffer (default 1024; must exceed the caches)"},
@@ -58,8 +63,10 @@ std::string BenchHelp() {
          "Measures, as the median of K repetitions after warm-up, and prints as a markdown table:\n"
          "  load      LoadGgmlModel (mapping, validation, packing the matrices once for the fast backend)\n"
          "  encoder   RunEncoder on one 30-s window: ms, GFLOP/s, % of the measured FMA peak\n"
-         "  decoder   one static RunDecoder call on 128 tokens with all logits, after SetAudioFeatures\n"
-         "            on 1x1500xd features (cross-attention K/V, reported separately and included)\n"
+         "  decoder   one static RunDecoder call on 128 tokens after SetAudioFeatures on 1x1500xd\n"
+         "            features (cross-attention K/V, reported separately), timed twice: with all\n"
+         "            128 rows of logits and with the last row's only; each with K/V excluded and\n"
+         "            included\n"
          "  step      one RunDecoder call on 1 token with the KV cache at position 64: ms per token,\n"
          "            bytes it must read, and the bound those bytes set at the measured bandwidth\n"
          "  limits    FMA-loop GFLOP/s and read bandwidth over a 1 GB buffer, on 1 and N threads\n"
@@ -119,6 +126,7 @@ struct Request {
   std::string model, random, header, type = "f16";
   int threads = 1, reps = 5, warmup = 1, bandwidth_mb = 1024;
   Backend backend = Backend::kFast;
+  bool q8_exact = false;
   std::set<std::string> only;
   bool Wants(const std::string& what) const { return only.empty() || only.count(what) > 0; }
 };
@@ -160,6 +168,7 @@ Result<Request> BuildRequest(const ParsedArgs& args) {
     if (!mb.ok()) return mb.status();
     r.bandwidth_mb = *mb;
   }
+  r.q8_exact = args.Has("q8-exact");
   const std::string backend = args.Get("backend", "fast");
   if (backend == "reference") {
     r.backend = Backend::kReference;
@@ -220,14 +229,16 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   ctx.pool = &pool;
   ctx.backend = r.backend;
 
+  const LoadOptions load_options{.keep_f32_matrices = r.backend == Backend::kReference,
+                                 .q8_0_int8_activations = !r.q8_exact};
   std::unique_ptr<LoadedModel> model;
   double load_ms = MedianMs(r.Wants("load") ? r.warmup : 0, r.Wants("load") ? r.reps : 1, [&] {
     model.reset();
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference});
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, load_options);
     if (loaded.ok()) model = std::move(*loaded);
   });
   if (!model) {
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference});
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, load_options);
     return ReportError(kCommand, loaded.ok() ? "load failed" : loaded.status().message(), kExitBadInput);
   }
   const ModelWeights& w = model->weights;
@@ -235,8 +246,14 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   // matrix of a file shares its type); the reference backend reads f32 everywhere.
   const Tensor& emb = w.token_embedding;
   const bool fast = r.backend == Backend::kFast;
-  const char* matrix_type = !fast ? "f32" : emb.packed_q8_0 ? "q8_0" : emb.packed_f16 ? "f16" : "f32";
-  const double matrix_bytes = !fast ? 4.0 : emb.packed_q8_0 ? 34.0 / 32.0 : emb.packed_f16 ? 2.0 : 4.0;
+  const bool q8 = emb.packed_q8_0 != nullptr || emb.packed_q8_0_int != nullptr;
+  const char* matrix_type = !fast                     ? "f32"
+                            : emb.packed_q8_0_int     ? "q8_0 (int8 products)"
+                            : q8                      ? "q8_0"
+                            : emb.packed_f16          ? "f16"
+                                                      : "f32";
+  // Panels hold an f32 scale per 32 weights: 36 bytes a block (the file's blocks are 34).
+  const double matrix_bytes = !fast ? 4.0 : q8 ? 36.0 / 32.0 : emb.packed_f16 ? 2.0 : 4.0;
   const HParams& hp = w.hparams;
   const int64_t d = hp.n_audio_state;
 
@@ -259,7 +276,7 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   std::vector<int32_t> tokens(kStaticTokens);
   for (int i = 0; i < kStaticTokens; ++i) tokens[i] = (i * 7919) % 50000;
   std::vector<float> logits(static_cast<size_t>(kStaticTokens) * hp.n_vocab);
-  double kv_ms = 0, dec_ms = 0, step_ms = 0;
+  double kv_ms = 0, dec_ms = 0, dec_last_ms = 0, step_ms = 0;
   if (r.Wants("decoder") || r.Wants("step")) {
     kv_ms = MedianMs(r.Wants("decoder") ? r.warmup : 0, r.Wants("decoder") ? r.reps : 1,
                      [&] { SetAudioFeatures(w, ctx, features.data(), &state); });
@@ -268,6 +285,12 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
     dec_ms = MedianMs(r.warmup, r.reps, [&] {
       state.n_past = 0;
       RunDecoder(w, ctx, &state, tokens.data(), kStaticTokens, /*all_logits=*/true, logits.data());
+    });
+    // The same call with only the last row projected onto the vocabulary (the decode loop's
+    // prompt pass): 127 rows of the logits GEMM fewer.
+    dec_last_ms = MedianMs(r.warmup, r.reps, [&] {
+      state.n_past = 0;
+      RunDecoder(w, ctx, &state, tokens.data(), kStaticTokens, /*all_logits=*/false, logits.data());
     });
   }
   if (r.Wants("step")) {
@@ -313,10 +336,15 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   if (r.Wants("encoder")) flops_row("encoder, one 30-s window", encoder_ms, EncoderWindowFlops(hp));
   if (r.Wants("decoder")) {
     flops_row("decoder: cross-attention K/V (SetAudioFeatures, 1x1500xd)", kv_ms, CrossKvFlops(hp));
-    flops_row("decoder: static call, 128 tokens, cross K/V excluded", dec_ms,
-              DecoderCallFlops(hp, kStaticTokens, 0, true));
-    flops_row("decoder: static call, 128 tokens, cross K/V included", dec_ms + kv_ms,
-              DecoderCallFlops(hp, kStaticTokens, 0, true) + CrossKvFlops(hp));
+    // "included" rows add the K/V median to the call's median (they are timed apart).
+    flops_row("decoder: static call, 128 tokens, all logits, cross K/V excluded", dec_ms,
+              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/true, /*with_cross_kv=*/false));
+    flops_row("decoder: static call, 128 tokens, all logits, cross K/V included", dec_ms + kv_ms,
+              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/true, /*with_cross_kv=*/true));
+    flops_row("decoder: static call, 128 tokens, last logits, cross K/V excluded", dec_last_ms,
+              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/false, /*with_cross_kv=*/false));
+    flops_row("decoder: static call, 128 tokens, last logits, cross K/V included", dec_last_ms + kv_ms,
+              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/false, /*with_cross_kv=*/true));
   }
   std::string step_note;
   if (r.Wants("step")) {

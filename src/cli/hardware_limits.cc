@@ -258,6 +258,10 @@ double CrossKvFlops(const HParams& hp) {
   return hp.n_text_layer * 2 * (2.0 * hp.n_audio_ctx * d * d);
 }
 
+double StaticDecoderFlops(const HParams& hp, int n_tokens, bool all_logits, bool with_cross_kv) {
+  return DecoderCallFlops(hp, n_tokens, 0, all_logits) + (with_cross_kv ? CrossKvFlops(hp) : 0.0);
+}
+
 DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight) {
   const int64_t d = hp.n_text_state, f = sizeof(float);
   // Per layer: self q,k,v,out (4 d^2) + cross q,out (2 d^2) + mlp (8 d^2) as matrices; biases

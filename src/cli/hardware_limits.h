@@ -41,6 +41,12 @@ double EncoderWindowFlops(const HParams& hp);
 double DecoderCallFlops(const HParams& hp, int n_tokens, int n_past, bool all_logits);
 // The cross-attention K and V projections of every layer over the n_audio_ctx audio features.
 double CrossKvFlops(const HParams& hp);
+// A static decoder call as engines time it: n_tokens from position 0, logits for every row
+// (all_logits: openai-whisper, ONNX and ExecuTorch graphs) or the last row only (what
+// whisper_decode and CTranslate2's prompt do), with or without the cross-attention K/V (some
+// engines make them in the decoder call, whisper.cpp in whisper_encode). For tiny, projecting
+// all 128 rows is 5.1 of the 12 GFLOP of the all-logits call with K/V; the last row alone 0.04.
+double StaticDecoderFlops(const HParams& hp, int n_tokens, bool all_logits, bool with_cross_kv);
 
 // Bytes a one-token decode step at position n_past must read from memory at the least.
 // matrix_bytes_per_weight: how the fast backend stores the matrices it streams (4 f32 panels,

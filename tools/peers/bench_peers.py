@@ -2,8 +2,9 @@
 
 Run in .venv-peers after make_models.py (see docs/PEERS.md):
   .venv-peers/bin/python tools/peers/bench_peers.py [--models /tmp/wisp-peers] [--threads 1,2]
-      [--engines wisp,whisper.cpp,torch,onnxruntime,ctranslate2,executorch] [--reps 5]
-      [--no-e2e] [--json out.json] [--markdown docs/PEERS-results.md]
+      [--engines wisp,wisp-f16,whisper.cpp,torch,onnxruntime,ctranslate2,executorch] [--reps 5]
+      [--no-e2e] [--json out.json] [--markdown docs/PEERS-results.md] [--wisp build/bin/wisp]
+  .venv-peers/bin/python tools/peers/bench_peers.py --quick    # everything, 3 reps (~13-15 min idle)
 
 Each (engine, threads) runs in its own process, started with OMP_NUM_THREADS,
 OPENBLAS_NUM_THREADS and MKL_NUM_THREADS set to the thread count (Debian's torch uses the OpenMP
@@ -11,7 +12,9 @@ OpenBLAS, which obeys them), so that load time and peak RSS are that engine's al
 each the median of --reps after one warm-up run:
   load      files -> ready to run (not counting the Python import)
   encoder   one 30-s window (mel 1x80x3000 -> 1x1500x384)
-  decoder   one static call on tokens 1x128 with audio features 1x1500x384
+  decoder   one static call on tokens 1x128 with audio features 1x1500x384, in the column of the
+            work the engine's call does (DECODER_WORK): all 128 rows of logits or the last only,
+            cross-attention K/V computed in the call or not; wisp reports every kind
   step      one token with the self-attention KV cache at position 64 (ms per token)
   e2e       the 10-minute file, end to end, once, where the engine has a transcribe path
   rss       peak RSS of the process (ru_maxrss), and its RSS after imports, before loading
@@ -213,7 +216,8 @@ def worker_ctranslate2(a, inp, ref, res):
     res["check_encoder"] = maxdiff(np.array(enc), ref["encoder"])
     res["encoder_ms"] = timeit(lambda: m.encode(feats, to_cpu=True), a.reps)
     tokens = [int(x) for x in inp["tokens"][0]]
-    eot, sot, prev = 50256, 50257, 50360  # tiny.en ids (<|startofprev|> is 50360 in the .en vocabulary)
+    # tiny.en ids (<|startofprev|> is 50360 and <|notimestamps|> 50362 in the .en vocabulary)
+    eot, sot, prev, nots = 50256, 50257, 50360, 50362
 
     def gen(prompt, max_length, **kw):
         return m.generate(enc, [prompt], beam_size=1, max_length=max_length, suppress_tokens=[eot],
@@ -233,26 +237,37 @@ def worker_ctranslate2(a, inp, ref, res):
         d = max(d, float(np.abs(g[ok] - ref["logits"][0, s_][ok]).max()))
     res["check_logits"] = d
     res["check_note"] = f"logits of {len(rows)} forced-prefix steps against openai-whisper's rows 0..{len(rows) - 1}"
-    # - static figure: a 128-token start sequence (<|startofprev|>, 126 tokens, <|startoftranscript|>)
-    #   in one batched call, nothing generated (max_length 1 returns no token).
-    static_prompt = [prev] + tokens[1:127] + [sot]
-    res["decoder_ms"] = timeit(lambda: gen(static_prompt, 1), a.reps)
-    res["decoder_note"] = "generate(): 128-token start sequence in one batched call, 0 tokens generated; cross K/V included"
-    # - step: a 32-token start sequence, then ~64 greedy steps (positions 32..96, centred on 64),
-    #   minus the same call generating ~nothing, over the difference in tokens generated.
-    p = [prev] + tokens[1:31] + [sot]
-    short_len = len(p) + 1
+    # - static figure, the same work as wisp's "last logits, cross K/V included" row: a prompt
+    #   <|startofprev|> + 126 tokens + <|startoftranscript|> + <|notimestamps|>. generate() runs
+    #   everything before the last task token (128 tokens) as one batched decoder call, which also
+    #   makes the cross-attention K/V; return_no_speech_prob then projects the
+    #   <|startoftranscript|> row - the last of the 128 - onto the vocabulary. max_length 1:
+    #   nothing is generated. (Without return_no_speech_prob no row is projected at all.)
+    static_prompt = [prev] + tokens[1:N_STATIC - 1] + [sot, nots]
+    r = gen(static_prompt, 1, return_no_speech_prob=True)[0]
+    assert not r.sequences_ids[0] and 0 <= r.no_speech_prob <= 1
+    res["decoder_last_ms"] = timeit(lambda: gen(static_prompt, 1, return_no_speech_prob=True), a.reps)
+    res["decoder_note"] = ("generate(), 1 batched call on a 128-token prompt, cross K/V included, the last row projected "
+                           "onto the vocabulary (return_no_speech_prob), 0 tokens generated")
+    # - step: after a prompt of S = 31 tokens (<|startofprev|> + 29 + <|startoftranscript|>) and
+    #   the start token <|notimestamps|> (no timestamp rules, so each step is decoder + log-softmax
+    #   + argmax), generate(max_length L) takes min(L // 2, L - S) greedy steps at positions
+    #   S, S+1, ... (eot is suppressed, so it never stops early). Two calls whose step counts
+    #   differ by the steps at positions S+2 .. 2*64-(S+2), centred on 64; their time difference
+    #   over that count is ms per token, with the prompt pass and cross K/V cancelling out.
+    p = [prev] + tokens[1:30] + [sot, nots]
+    S = len(p) - 1
+    first, last = S + 2, 2 * STEP_POSITION - (S + 2)
+    short_len, long_len = first, 2 * (last - S + 1)
     n_short = len(gen(p, short_len)[0].sequences_ids[0])
-    long_len = short_len
-    n_long = n_short
-    while n_long < 64 + n_short and long_len < 448:
-        long_len += 16
-        n_long = len(gen(p, long_len)[0].sequences_ids[0])
+    n_long = len(gen(p, long_len)[0].sequences_ids[0])
+    assert (n_short, n_long) == (first - S, last - S + 1), (n_short, n_long)
     t_long = timeit(lambda: gen(p, long_len), a.reps)
     t_short = timeit(lambda: gen(p, short_len), a.reps)
-    res["step_ms"] = (t_long - t_short) / max(1, n_long - n_short)
-    res["step_note"] = (f"(generate with max_length {long_len}: {n_long} tokens - max_length {short_len}: {n_short} tokens)"
-                        f" / {n_long - n_short}, after a {len(p)}-token start sequence")
+    res["step_ms"] = (t_long - t_short) / (n_long - n_short)
+    res["step_note"] = (f"(generate max_length {long_len}: {n_long} steps - max_length {short_len}: {n_short} steps) / "
+                        f"{n_long - n_short}: positions {first}..{last}, mean {(first + last) / 2:g}; "
+                        "each step includes log-softmax, eot suppression and argmax")
 
 
 def worker_whispercpp(a, inp, ref, res):
@@ -310,8 +325,9 @@ def worker_whispercpp(a, inp, ref, res):
     res["check_note"] = ("model-f16.bin against openai-whisper on its weights; whisper.cpp rounds activations to f16 in "
                          "f16 matmuls and keeps an f16 KV cache (flash attention): ~1e-1 on logits of |x| <= 11. "
                          "No encoder-output API: checked through the logits (last row of the 128-token call)")
-    res["decoder_ms"] = timeit(lambda: lib.whisper_decode(ctx, tp, N_STATIC, 0, T), a.reps)
-    res["decoder_note"] = "whisper_decode(128 tokens, n_past 0): vocabulary projection of the last token only (wisp projects all 128); cross K/V made by whisper_encode (excluded)"
+    res["decoder_last_nokv_ms"] = timeit(lambda: lib.whisper_decode(ctx, tp, N_STATIC, 0, T), a.reps)
+    res["decoder_note"] = ("whisper_decode(128 tokens, n_past 0): the last token projected onto the vocabulary; "
+                           "cross K/V made by whisper_encode (excluded)")
     assert lib.whisper_decode(ctx, tp, STEP_POSITION, 0, T) == 0
     step_tp = ctypes.cast(ctypes.addressof(tp.contents) + 4 * STEP_POSITION, ctypes.POINTER(ctypes.c_int32))
     step = lambda: lib.whisper_decode(ctx, step_tp, 1, STEP_POSITION, T)  # noqa: E731 (re-fills cell 64)
@@ -346,6 +362,20 @@ def run_worker(a):
 
 # ---------------------------------------------------------------- wisp (its own bench command)
 
+# Result key <- the row of `wisp bench`'s table (src/cli/bench_command.cc). The three static-call
+# keys are the three kinds of work the peers' "decoder static 128" figures cover (see DECODER_WORK).
+WISP_ROWS = {
+    "load_ms": "load (LoadGgmlModel)",
+    "encoder_ms": "encoder, one 30-s window",
+    "cross_kv_ms": "decoder: cross-attention K/V (SetAudioFeatures, 1x1500xd)",
+    "decoder_nokv_ms": "decoder: static call, 128 tokens, all logits, cross K/V excluded",
+    "decoder_ms": "decoder: static call, 128 tokens, all logits, cross K/V included",
+    "decoder_last_nokv_ms": "decoder: static call, 128 tokens, last logits, cross K/V excluded",
+    "decoder_last_ms": "decoder: static call, 128 tokens, last logits, cross K/V included",
+    "step_ms": "decode step at position 64 (per token)",
+}
+
+
 def run_wisp(a, threads, env, model="model.bin", name="wisp"):
     res = {"engine": name, "threads": threads, "model": model}
     exe = a.wisp
@@ -359,20 +389,26 @@ def run_wisp(a, threads, env, model="model.bin", name="wisp"):
         res["error"] = p.stderr.strip()[-300:]
         return res
     res["command"] = " ".join(cmd)
-    rows = {}
+    rows, work = {}, {}
     for line in p.stdout.splitlines():
-        m = re.match(r"\|\s*([^|]+?)\s*\|\s*([0-9.]+)\s*\|", line)
+        m = re.match(r"\|\s*([^|]+?)\s*\|\s*([0-9.]+)\s*\|\s*([^|]*?)\s*\|", line)
         if m:
             rows[m.group(1)] = float(m.group(2))
+            work[m.group(1)] = m.group(3)
         m = re.search(r"peak RSS.*?:\s*([0-9.]+) MB", line)
         if m:
             res["rss_peak_mb"] = float(m.group(1))
-    for key, pat in (("load_ms", "load"), ("encoder_ms", "encoder"), ("cross_kv_ms", "cross-attention K/V"),
-                     ("decoder_ms", "cross K/V included"), ("step_ms", "decode step")):
-        for name, v in rows.items():
-            if name.startswith(pat) or pat in name:
-                res[key] = v
-                break
+    for key, label in WISP_ROWS.items():
+        if label in rows:
+            res[key] = rows[label]
+            g = re.match(r"([0-9.]+) GFLOP", work[label])
+            if g:
+                res[key.replace("_ms", "_gflop")] = float(g.group(1))
+        else:
+            res.setdefault("missing_rows", []).append(label)
+    if "missing_rows" in res:
+        res["error"] = f"{exe} bench lacks the rows {res['missing_rows']}: rebuild it from this tree"
+        return res
     res["version"] = "wisp " + subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                               capture_output=True, text=True).stdout.strip() + " (working tree)"
     res["check_note"] = "equivalence with openai-whisper: tests/equivalence_test.cc (tests/golden)"
@@ -389,6 +425,14 @@ def run_wisp(a, threads, env, model="model.bin", name="wisp"):
         else:
             res["e2e_error"] = p.stderr.strip()[-300:]
     return res
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
 
 
 def loadavg():
@@ -428,12 +472,22 @@ def run_engine(a, engine, threads):
     return res
 
 
-FIGURES = [("load_ms", "load"), ("encoder_ms", "encoder 30 s"), ("decoder_ms", "decoder static 128"),
-           ("step_ms", "step @64 (per token)"), ("e2e_ms", "10-min file e2e"), ("rss_peak_mb", "peak RSS (MB)")]
+# The "decoder static 128" figure is one call on 128 tokens over the audio features, but engines
+# differ in what the call covers; each result fills the column of the work it does, and wisp's bench
+# reports all three, so every ratio compares equal work:
+#   decoder_ms            all 128 rows projected onto the vocabulary, cross K/V made in the call
+#                         (torch, onnxruntime, executorch: the exported graph computes both)
+#   decoder_last_ms       the last row only, cross K/V made in the call (ctranslate2's prompt pass)
+#   decoder_last_nokv_ms  the last row only, cross K/V made elsewhere (whisper.cpp: whisper_encode)
+DECODER_WORK = [("decoder_ms", "static 128: all logits, +cross K/V"),
+                ("decoder_last_ms", "static 128: last logits, +cross K/V"),
+                ("decoder_last_nokv_ms", "static 128: last logits, no cross K/V")]
+FIGURES = ([("load_ms", "load"), ("encoder_ms", "encoder 30 s")] + DECODER_WORK +
+           [("step_ms", "step @64 (per token)"), ("e2e_ms", "10-min file e2e"), ("rss_peak_mb", "peak RSS (MB)")])
 
 
-def markdown(results, threads_list):
-    out = []
+def markdown(results, threads_list, header=""):
+    out = [header] if header else []
     for t in threads_list:
         rows = [r for r in results if r["threads"] == t]
         base = {name: next((r for r in rows if r["engine"] == name and "error" not in r), None)
@@ -461,6 +515,18 @@ def markdown(results, threads_list):
             out.append(f"| {r['engine']} | " + " | ".join(cells) + f" | {r.get('loadavg_before', '')} → {r.get('loadavg_after', '')} |")
     out.append("\n(×) = engine figure / wisp's at the same thread count on the same file (whisper.cpp: "
                "against wisp-f16, both on model-f16.bin): above 1 means wisp is faster/smaller.\n")
+    gflop = next((r for r in results if r["engine"] == "wisp" and "error" not in r), {})
+    work = {"decoder_ms": "all 128 rows projected onto the vocabulary, cross-attention K/V computed in the call "
+                          "(torch, onnxruntime, executorch; wisp's seed-shape figure)",
+            "decoder_last_ms": "only the last row projected, cross K/V computed in the call (ctranslate2)",
+            "decoder_last_nokv_ms": "only the last row projected, cross K/V computed elsewhere (whisper.cpp: in "
+                                    "whisper_encode, so its encoder column includes them)"}
+    out.append("The three static-128 columns are the same 128-token call doing different work; each engine fills the "
+               "one its call does and is compared with wisp's row of the same work:")
+    for key, name in DECODER_WORK:
+        g = gflop.get(key.replace("_ms", "_gflop"))
+        out.append(f"- *{name}*: {work[key]}" + (f"; {g:.2f} GFLOP for this model" if g else ""))
+    out.append("")
     out.append("\n### Same function: max |diff| against openai-whisper (fp32)\n")
     out.append("| engine | threads | encoder output | logits | step logits | how |")
     out.append("|---|---:|---:|---:|---:|---|")
@@ -485,16 +551,28 @@ def main():
     ap.add_argument("--models", default="/tmp/wisp-peers")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--engines", default=",".join(ENGINES))
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, help="repetitions per figure, the median is reported (default 5; "
+                                              "the step: 4x as many)")
+    ap.add_argument("--quick", action="store_true",
+                    help="the whole table (every engine, 1 and 2 threads, e2e) with 3 reps, the fewest that give a "
+                         "median; writes /tmp/peers-quick.json and .md unless --json/--markdown say otherwise. "
+                         "~13-15 min on an idle 2-core machine, of which e2e ~11 (--no-e2e: ~3)")
     ap.add_argument("--no-e2e", dest="e2e", action="store_false")
     ap.add_argument("--wisp", default=os.path.join(REPO, "build", "bin", "wisp"))
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.reps is None:
+        a.reps = 3 if a.quick else 5
     if a.worker:
         a.threads = int(a.threads)
         return run_worker(a)
+    if a.quick:
+        a.json = a.json or "/tmp/peers-quick.json"
+        a.markdown = a.markdown or "/tmp/peers-quick.md"
+    started = time.time()
+    load_start = loadavg()
     threads_list = [int(x) for x in a.threads.split(",")]
     results = []
     for t in threads_list:
@@ -505,7 +583,11 @@ def main():
             if a.json:
                 with open(a.json, "w") as f:
                     json.dump(results, f, indent=1)
-    md = markdown(results, threads_list)
+    utc = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))  # noqa: E731
+    header = (f"Run of {utc(started)}–{utc(time.time())[11:]} UTC (`bench_peers.py {' '.join(sys.argv[1:])}`, "
+              f"{(time.time() - started) / 60:.1f} min, reps {a.reps}), {cpu_model()}, {os.cpu_count()} CPUs; "
+              f"load average before: {load_start}, after: {loadavg()}.")
+    md = markdown(results, threads_list, header)
     print(md)
     if a.markdown:
         with open(a.markdown, "w") as f:
