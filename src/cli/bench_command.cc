@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "audio/audio_loader.h"
+#include "audio/mel.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/hardware_limits.h"
@@ -29,6 +31,8 @@
 #include "model/ggml_loader.h"
 #include "model/ggml_types.h"
 #include "model/ggml_writer.h"
+#include "pipeline/tokenizer.h"
+#include "pipeline/transcribe.h"
 #include "util/thread_pool.h"
 
 namespace wisp {
@@ -52,7 +56,10 @@ const std::vector<OptionSpec>& BenchOptionSpecs() {
       {"reps", 'r', "K", "repetitions per figure; the median is reported (default 5)"},
       {"warmup", 0, "N", "untimed runs before the repetitions (default 1)"},
       {"bandwidth-mb", 0, "MB", "size of the read-bandwidth buffer (default 1024; must exceed the caches)"},
-      {"only", 0, "LIST", "comma-separated subset of load,encoder,decoder,step,limits (default all)"},
+      {"only", 0, "LIST", "comma-separated subset of load,encoder,decoder,step,e2e,limits (default all; e2e "
+                          "needs --audio)"},
+      {"audio", 0, "FILE", "e2e: transcribe this audio, repeated to --e2e-seconds, once (temperature 0)"},
+      {"e2e-seconds", 0, "S", "e2e: length of the repeated audio (default 600: a 10-minute file)"},
   };
   return specs;
 }
@@ -69,6 +76,8 @@ std::string BenchHelp() {
          "            included\n"
          "  step      one RunDecoder call on 1 token with the KV cache at position 64: ms per token,\n"
          "            bytes it must read, and the bound those bytes set at the measured bandwidth\n"
+         "  e2e       with --audio FILE: log-mel + transcribe() of FILE repeated to --e2e-seconds\n"
+         "            (10 minutes), once, in memory: ms, real-time factor, windows and tokens\n"
          "  limits    FMA-loop GFLOP/s and read bandwidth over a 1 GB buffer, on 1 and N threads\n"
          "and the peak RSS. FLOP counts follow from the hparams (cli/hardware_limits.h).\n"
          "\n"
@@ -125,6 +134,8 @@ std::string Fmt(const char* fmt, double v) {
 struct Request {
   std::string model, random, header, type = "f16";
   int threads = 1, reps = 5, warmup = 1, bandwidth_mb = 1024;
+  std::string audio;
+  int e2e_seconds = 600;
   Backend backend = Backend::kFast;
   bool q8_exact = false;
   std::set<std::string> only;
@@ -178,12 +189,52 @@ Result<Request> BuildRequest(const ParsedArgs& args) {
   std::stringstream only(args.Get("only"));
   for (std::string item; std::getline(only, item, ',');) {
     if (item.empty()) continue;
-    if (item != "load" && item != "encoder" && item != "decoder" && item != "step" && item != "limits") {
-      return InvalidArgument("--only: unknown figure '" + item + "' (load, encoder, decoder, step, limits)");
+    if (item != "load" && item != "encoder" && item != "decoder" && item != "step" && item != "e2e" &&
+        item != "limits") {
+      return InvalidArgument("--only: unknown figure '" + item + "' (load, encoder, decoder, step, e2e, limits)");
     }
     r.only.insert(item);
   }
+  r.audio = args.Get("audio");
+  if (r.only.count("e2e") != 0 && r.audio.empty()) return InvalidArgument("--only e2e needs --audio FILE");
+  if (args.Has("e2e-seconds")) {
+    Result<int> s = ParseIntFlag("--e2e-seconds", args.Get("e2e-seconds"), 1, 24 * 3600);
+    if (!s.ok()) return s.status();
+    r.e2e_seconds = *s;
+  }
   return r;
+}
+
+struct EndToEnd {
+  double ms = 0;
+  size_t segments = 0, tokens = 0;
+};
+
+// The audio file repeated to `seconds`, then what `wisp transcribe` does after decoding the file:
+// the streamed log-mel and transcribe() at temperature 0. Text is irrelevant here, so the
+// model's own vocabulary serves as tokenizer.
+Result<EndToEnd> RunEndToEnd(const LoadedModel& model, const OpContext& ctx, const std::string& audio, int seconds) {
+  Result<std::vector<float>> clip = LoadAudio16k(audio);
+  if (!clip.ok()) return clip.status();
+  if (clip->empty()) return BadInput("--audio " + audio + ": no samples");
+  std::vector<float> pcm(static_cast<size_t>(seconds) * 16000);
+  for (size_t i = 0; i < pcm.size(); ++i) pcm[i] = (*clip)[i % clip->size()];
+  Result<Tokenizer> tok = Tokenizer::FromGgmlVocab(model.vocab, model.weights.hparams.n_vocab);
+  if (!tok.ok()) return tok.status();
+  TranscribeOptions options;
+  options.language = "en";
+  options.temperature = 0.0;
+  const auto t0 = std::chrono::steady_clock::now();
+  LogMelBuilder builder(model.mel_filters.data.data(), model.mel_filters.n_mels);
+  builder.Push(pcm.data(), pcm.size());
+  const LogMelSpectrogram mel = builder.Finish();
+  Result<TranscriptionResult> result = Transcribe(model.weights, *tok, ctx, mel, options);
+  if (!result.ok()) return result.status();
+  EndToEnd e2e;
+  e2e.ms = MsSince(t0);
+  e2e.segments = result->segments.size();
+  for (const Segment& s : result->segments) e2e.tokens += s.tokens.size();
+  return e2e;
 }
 
 // A temp dir removed on scope exit.
@@ -300,6 +351,13 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
     });
   }
 
+  EndToEnd e2e;
+  if (!r.audio.empty() && r.Wants("e2e")) {
+    Result<EndToEnd> run = RunEndToEnd(*model, ctx, r.audio, r.e2e_seconds);
+    if (!run.ok()) return ReportError(kCommand, run.status().message(), kExitBadInput);
+    e2e = *run;
+  }
+
   // Peak RSS of the model work, read before the limits allocate their 1 GB buffer.
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -358,6 +416,12 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
     step_note = "decode step bandwidth bound: " + Fmt("%.1f MB", bytes.total() / 1e6) + " / " +
                 Fmt("%.1f GB/s", bandwidth) + " = " + Fmt("%.3f ms", bound_ms) + "; measured / bound = " +
                 Fmt("%.2f", bound_ms > 0 ? step_ms / bound_ms : 0.0) + "\n";
+  }
+
+  if (e2e.ms > 0) {
+    row("end to end, " + std::to_string(r.e2e_seconds) + "-s file (log-mel + transcribe, temperature 0, once)", e2e.ms,
+        Fmt("%.0f segments, ", static_cast<double>(e2e.segments)) + Fmt("%.0f tokens", static_cast<double>(e2e.tokens)),
+        Fmt("RTF %.4f", e2e.ms / 1000.0 / r.e2e_seconds), "");
   }
 
   std::printf("# wisp bench: %s\n\n", r.random.empty() ? model_path.c_str() : ("random " + r.random + " " + r.type).c_str());

@@ -37,7 +37,38 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::WorkerLoop(int index) {
+// claim_ = generation (32 bits) | chunk count (16) | next chunk (16): everything a thread must
+// check before a claim succeeds is in the word, so a late worker reads nothing the next job's
+// caller may be writing.
+namespace {
+constexpr uint64_t ClaimWord(uint64_t generation, int n_chunks) {
+  return (generation & 0xffffffffu) << 32 | static_cast<uint64_t>(n_chunks) << 16;
+}
+}  // namespace
+
+void ThreadPool::RunChunks(uint64_t generation) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    // A claim of another generation (an old one seen late, or one not yet published) is not ours.
+    if ((claim >> 32) != (generation & 0xffffffffu)) return;
+    const int n_chunks = static_cast<int>((claim >> 16) & 0xffffu), index = static_cast<int>(claim & 0xffffu);
+    if (index >= n_chunks) return;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      continue;  // claim now holds the current value
+    }
+    // The claim is of the current job: its caller cannot return before this chunk is done, so
+    // job_ and chunks_ stay as they were published.
+    const std::pair<int64_t, int64_t> chunk = chunks_[index];
+    (*job_)(chunk.first, chunk.second);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_chunks) {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
+    claim = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::WorkerLoop(int /*index*/) {
   uint64_t seen = 0;
   for (;;) {
     // Spin for new work first; sleep only when none comes soon.
@@ -56,13 +87,7 @@ void ThreadPool::WorkerLoop(int index) {
       if (stop_.load()) return;
     }
     seen = generation_.load(std::memory_order_acquire);
-    // chunks_ and job_ were written before generation_ was published (release): visible here.
-    const std::pair<int64_t, int64_t> chunk = chunks_[index];
-    if (chunk.first < chunk.second) (*job_)(chunk.first, chunk.second);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_cv_.notify_one();
-    }
+    RunChunks(seen);
   }
 }
 
@@ -75,28 +100,29 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(
     fn(0, n);
     return;
   }
-  for (int t = 0; t < num_threads(); ++t) {
-    if (t < nt) {
-      const int64_t b = units * t / nt * grain, e = std::min(n, units * (t + 1) / nt * grain);
-      chunks_[t] = {b, e};
-    } else {
-      chunks_[t] = {0, 0};
-    }
+  // No chunk of the previous job is unclaimed or running here (the previous call waited for
+  // all of them), so these plain writes race with nothing; claim_ publishes them (release).
+  for (int t = 0; t < nt; ++t) {
+    const int64_t b = units * t / nt * grain, e = std::min(n, units * (t + 1) / nt * grain);
+    chunks_[t] = {b, e};
   }
   job_ = &fn;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  uint64_t generation;
   {
     // Under the mutex so that a worker about to sleep either sees the new generation in its
     // wait predicate or is already waiting when notify_all runs.
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation = generation_.load(std::memory_order_relaxed) + 1;
+    claim_.store(ClaimWord(generation, nt), std::memory_order_release);
+    generation_.store(generation, std::memory_order_release);
   }
   work_cv_.notify_all();
-  fn(chunks_[0].first, chunks_[0].second);
-  for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) CpuRelax();
-  if (pending_.load(std::memory_order_acquire) != 0) {
+  RunChunks(generation);
+  for (int i = 0; i < kSpinIterations && done_.load(std::memory_order_acquire) != nt; ++i) CpuRelax();
+  if (done_.load(std::memory_order_acquire) != nt) {
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == nt; });
   }
 }
 
