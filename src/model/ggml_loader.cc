@@ -162,8 +162,9 @@ struct TensorRecord {
   const uint8_t* data;
 };
 
+// repacked: q4_0 / q5_0 matrices as q8_0 blocks (exact), kept until the caller has packed them.
 Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, bool borrow_f32,
-                    const LoadOptions& options, LoadedModel* model) {
+                    const LoadOptions& options, std::vector<std::vector<uint8_t>>* repacked, LoadedModel* model) {
   const bool keep_f32_matrices = options.keep_f32_matrices;
   model->weights.q8_0_int8_activations = options.q8_0_int8_activations;
   std::vector<GgmlTensorSpec> specs;
@@ -288,6 +289,15 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     t->stored_as_f16 = rec.type == GgmlType::kF16;
     // q8_0 weights run natively from their blocks (packed at load); the mapping keeps them alive.
     if (rec.type == GgmlType::kQ8_0 && borrow_f32) t->q8_0_blocks = rec.data;
+    // q4_0 / q5_0 matrices are exactly q8_0 blocks with the same scale: they run on the q8_0
+    // kernels (and never as an f32 copy when packed-only).
+    const bool repack =
+        rec.type != GgmlType::kQ8_0 && CanRepackAsQ8_0(rec.type) && borrow_f32 && matrices.count(t) != 0;
+    if (repack) {
+      repacked->emplace_back(static_cast<size_t>(n / 32 * 34));
+      RepackAsQ8_0(rec.type, rec.data, repacked->back().data(), n);
+      t->q8_0_blocks = repacked->back().data();
+    }
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
     const size_t bytes = GgmlTensorBytes(rec.type, n);
     if (packed_only && matrices.count(t) != 0) {
@@ -302,6 +312,7 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       PackMatrix(t, &w);
       t->data = nullptr;
       t->q8_0_blocks = nullptr;
+      if (repack) repacked->pop_back();  // packed: the repacked blocks have served
       ReleaseMappedRange(rec.data, bytes);
       ++stats.tensors_converted;
       stats.bytes_converted += bytes;
@@ -334,10 +345,17 @@ Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size
   if (!header.ok()) return header.status();
   auto model = std::make_unique<LoadedModel>();
   model->weights.hparams = header->hparams;
-  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, options, model.get()));
+  std::vector<std::vector<uint8_t>> repacked;
+  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, options, &repacked, model.get()));
   model->mel_filters = std::move(header->mel_filters);
   model->vocab = std::move(header->vocab);
   PackWeightsForFastBackend(&model->weights);
+  // Blocks repacked from q4_0 / q5_0 lived only for packing; q8_0 blocks stay in the mapping.
+  std::unordered_set<const uint8_t*> temporary;
+  for (const std::vector<uint8_t>& r : repacked) temporary.insert(r.data());
+  ForEachMatrix(&model->weights, [&](Tensor* t) {
+    if (temporary.count(t->q8_0_blocks) != 0) t->q8_0_blocks = nullptr;
+  });
   return model;
 }
 

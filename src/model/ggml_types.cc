@@ -65,13 +65,29 @@ const float* F16Table() {
   return table.data();
 }
 
-void DequantQ4_0(const uint8_t* b, float* y) {
-  const float d = F16ToF32(LoadU16(b));
+// The centred integers of a q4_0 / q5_0 block (x = q * d): 4 or 5 bits, minus 8 or 16.
+void CentredQ4_0(const uint8_t* b, int8_t* q) {
   const uint8_t* qs = b + 2;
   for (int j = 0; j < 16; ++j) {
-    y[j] = static_cast<float>((qs[j] & 0x0f) - 8) * d;
-    y[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+    q[j] = static_cast<int8_t>((qs[j] & 0x0f) - 8);
+    q[j + 16] = static_cast<int8_t>((qs[j] >> 4) - 8);
   }
+}
+
+void CentredQ5_0(const uint8_t* b, int8_t* q) {
+  const uint32_t qh = LoadU32(b + 2);
+  const uint8_t* qs = b + 6;
+  for (int j = 0; j < 16; ++j) {
+    q[j] = static_cast<int8_t>(((qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4)) - 16);
+    q[j + 16] = static_cast<int8_t>(((qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4)) - 16);
+  }
+}
+
+void DequantQ4_0(const uint8_t* b, float* y) {
+  const float d = F16ToF32(LoadU16(b));
+  int8_t q[32];
+  CentredQ4_0(b, q);
+  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d;
 }
 
 void DequantQ4_1(const uint8_t* b, float* y) {
@@ -86,14 +102,9 @@ void DequantQ4_1(const uint8_t* b, float* y) {
 
 void DequantQ5_0(const uint8_t* b, float* y) {
   const float d = F16ToF32(LoadU16(b));
-  const uint32_t qh = LoadU32(b + 2);
-  const uint8_t* qs = b + 6;
-  for (int j = 0; j < 16; ++j) {
-    const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
-    const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-    y[j] = static_cast<float>(lo - 16) * d;
-    y[j + 16] = static_cast<float>(hi - 16) * d;
-  }
+  int8_t q[32];
+  CentredQ5_0(b, q);
+  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d;
 }
 
 void DequantQ5_1(const uint8_t* b, float* y) {
@@ -281,6 +292,28 @@ uint16_t F32ToF16(float value) {
 }
 
 float F16ToF32(uint16_t half) { return F16Table()[half]; }
+
+bool CanRepackAsQ8_0(GgmlType type) {
+  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0;
+}
+
+void RepackAsQ8_0(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n) {
+  const int64_t bytes = GgmlBlockBytes(type);
+  for (int64_t i = 0; i < n / kGgmlQuantBlock; ++i) {
+    const uint8_t* b = src + i * bytes;
+    uint8_t* out = dst + i * 34;
+    std::memcpy(out, b, 2);  // the same f16 scale d
+    int8_t q[32];
+    if (type == GgmlType::kQ4_0) {
+      CentredQ4_0(b, q);
+    } else if (type == GgmlType::kQ5_0) {
+      CentredQ5_0(b, q);
+    } else {
+      std::memcpy(q, b + 2, 32);
+    }
+    std::memcpy(out + 2, q, 32);
+  }
+}
 
 void DequantizeRow(GgmlType type, const uint8_t* src, float* dst, int64_t n) {
   switch (type) {

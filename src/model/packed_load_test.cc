@@ -1,6 +1,7 @@
 // Loading with keep_f32_matrices = false keeps the fast backend's panels as the only copy of the
 // matrices: same logits as a normal load (the same panels run), embedding rows recovered from
-// the packed vocabulary projection, for f32, f16 and q8_0 files.
+// the packed vocabulary projection, for f32, f16 and q8_0 files, and q5_0 / q4_0 files, which
+// run as q8_0 (exact repacking).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -44,9 +45,11 @@ TEST_P(PackedLoadTest, SameLogitsAsFullLoadAndNoF32Matrices) {
   EXPECT_NE(wp.decoder_blocks[0].mlp_up.b.data, nullptr);  // vectors stay f32
   EXPECT_TRUE(wp.token_embedding.packed || wp.token_embedding.packed_f16 || wp.token_embedding.packed_q8_0 ||
               wp.token_embedding.packed_q8_0_int);
-  if (GetParam() == GgmlType::kQ8_0) {
+  if (GetParam() == GgmlType::kQ8_0 || GetParam() == GgmlType::kQ5_0 || GetParam() == GgmlType::kQ4_0) {
     // Integer-product panels where the CPU has VNNI (the default), the exact ones otherwise.
     EXPECT_EQ(wp.token_embedding.packed_q8_0_int != nullptr, Q8IntegerProductsAvailable());
+    EXPECT_EQ(wp.token_embedding.packed_q8_0 != nullptr, !Q8IntegerProductsAvailable());
+    EXPECT_EQ(wf.token_embedding.q8_0_blocks == nullptr, GetParam() != GgmlType::kQ8_0);  // no dangling blocks
   }
 
   // Embedding rows from the packed vocabulary projection equal the f32 rows of the full load.
@@ -80,7 +83,8 @@ TEST_P(PackedLoadTest, SameLogitsAsFullLoadAndNoF32Matrices) {
   std::remove(path.c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedLoadTest, ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kQ8_0));
+INSTANTIATE_TEST_SUITE_P(Types, PackedLoadTest, ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kQ8_0,
+                                                                GgmlType::kQ5_0, GgmlType::kQ4_0));
 
 }  // namespace
 }  // namespace wisp
