@@ -83,13 +83,6 @@ std::map<std::string, double> SectionWallMs(const Profiler& profiler) {
   return wall;
 }
 
-int64_t OpCalls(const Profiler& profiler, const std::string& section, const std::string& op) {
-  auto s = profiler.sections().find(section);
-  if (s == profiler.sections().end()) return 0;
-  auto o = s->second.find(op);
-  return o == s->second.end() ? 0 : o->second.calls;
-}
-
 }  // namespace
 
 int RunProfileCommand(const std::vector<std::string>& argv) {
@@ -154,10 +147,10 @@ int RunProfileCommand(const std::vector<std::string>& argv) {
   const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!result.ok()) return ReportError(kCommand, result.status().message(), kExitBadInput);
 
-  // Calls are counted from ops every call makes a fixed number of times: RunEncoder runs conv1d
-  // twice; RunDecoder runs 3 LayerNorms per layer and ln_post once (SetAudioFeatures runs none).
-  const int64_t encoder_calls = OpCalls(profiler, "encoder", "conv1d") / 2;
-  const int64_t decoder_calls = OpCalls(profiler, "decoder", "layer_norm") / (3 * hp.n_text_layer + 1);
+  // Calls as the pipeline marked them (Profiler::BeginCall): RunEncoder calls and decoder
+  // forward passes.
+  const int64_t encoder_calls = profiler.calls("encoder");
+  const int64_t decoder_calls = profiler.calls("decoder");
   int64_t tokens = 0;
   for (const Segment& s : result->segments) tokens += static_cast<int64_t>(s.tokens.size());
   const std::map<std::string, double> wall = SectionWallMs(profiler);

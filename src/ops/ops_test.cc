@@ -232,6 +232,21 @@ TEST(Profiler, ReferenceBackendIsOffTheFastPathAndTraceIsJson) {
   EXPECT_NE(trace.str().find("\"fast_path\":false"), std::string::npos);
 }
 
+TEST(Profiler, BeginCallCountsCallsPerSection) {
+  Profiler prof;
+  OpContext ctx{nullptr, &prof, Backend::kFast};
+  std::vector<float> x(16, 1.0f);
+  for (int call = 0; call < 3; ++call) {
+    prof.BeginCall("decoder");
+    Gelu(ctx, x.data(), 16);
+    Gelu(ctx, x.data(), 16);
+  }
+  prof.SetSection("decoder");  // switching sections is not a call
+  EXPECT_EQ(prof.calls("decoder"), 3);
+  EXPECT_EQ(prof.calls("encoder"), 0);
+  EXPECT_EQ(prof.sections().at("decoder").at("gelu").calls, 6);
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, OpsTest, ::testing::Values(1, 2));
 
 }  // namespace

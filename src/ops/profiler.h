@@ -25,6 +25,16 @@ class Profiler {
 
   // Groups ops under a section ("encoder", "decoder") until the next SetSection.
   void SetSection(const std::string& section) { section_ = section; }
+  // SetSection at the start of one call of a section's method (a RunEncoder, a decoder forward
+  // pass): the `Method::execute` count of the report.
+  void BeginCall(const std::string& section) {
+    section_ = section;
+    ++calls_[section];
+  }
+  int64_t calls(const std::string& section) const {
+    auto it = calls_.find(section);
+    return it == calls_.end() ? 0 : it->second;
+  }
   void Record(const char* op, std::chrono::steady_clock::time_point start,
               std::chrono::steady_clock::time_point end, bool fast);
 
@@ -36,6 +46,7 @@ class Profiler {
   std::mutex mu_;
   std::string section_ = "main";
   std::map<std::string, std::map<std::string, OpStats>> sections_;
+  std::map<std::string, int64_t> calls_;
   std::vector<std::pair<std::string, Event>> events_;
   bool keep_events_ = false;
   std::chrono::steady_clock::time_point origin_ = std::chrono::steady_clock::now();

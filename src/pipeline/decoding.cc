@@ -102,7 +102,7 @@ WindowDecoder::WindowDecoder(const ModelWeights& weights, const Tokenizer& token
 void WindowDecoder::EncodeWindow(const float* mel_window) {
   // Sections for `wisp profile`: the cross-attention K/V count as decoder work (as in the
   // ExecuTorch seed report, whose decoder computes them).
-  if (ctx_.profiler) ctx_.profiler->SetSection("encoder");
+  if (ctx_.profiler) ctx_.profiler->BeginCall("encoder");
   RunEncoder(weights_, ctx_, mel_window, &encoder_scratch_, audio_features_.data());
   if (ctx_.profiler) ctx_.profiler->SetSection("decoder");
   SetAudioFeatures(weights_, ctx_, audio_features_.data(), &state_);
@@ -111,7 +111,7 @@ void WindowDecoder::EncodeWindow(const float* mel_window) {
 
 void WindowDecoder::Forward(const int* tokens, int n_tokens) {
   static_assert(sizeof(int) == sizeof(int32_t));
-  if (ctx_.profiler) ctx_.profiler->SetSection("decoder");
+  if (ctx_.profiler) ctx_.profiler->BeginCall("decoder");
   RunDecoder(weights_, ctx_, &state_, reinterpret_cast<const int32_t*>(tokens), n_tokens, /*all_logits=*/false,
              logits_.data());
 }
