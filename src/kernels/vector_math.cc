@@ -5,6 +5,8 @@ namespace wisp::kernels {
 float ScaledExpSumGeneric(float*, int64_t, float, float);
 void GeluErfGeneric(float*, int64_t);
 void WeightedRowSumGeneric(const float*, int64_t, const float*, int64_t, int64_t, float*);
+float MaxValueGeneric(const float*, int64_t);
+void LayerNormRowGeneric(const float*, int64_t, const float*, const float*, float, float*);
 #if defined(__x86_64__)
 void WeightedRowSumAvx2(const float*, int64_t, const float*, int64_t, int64_t, float*);
 void WeightedRowSumAvx512(const float*, int64_t, const float*, int64_t, int64_t, float*);
@@ -12,6 +14,10 @@ float ScaledExpSumAvx2(float*, int64_t, float, float);
 void GeluErfAvx2(float*, int64_t);
 float ScaledExpSumAvx512(float*, int64_t, float, float);
 void GeluErfAvx512(float*, int64_t);
+float MaxValueAvx2(const float*, int64_t);
+float MaxValueAvx512(const float*, int64_t);
+void LayerNormRowAvx2(const float*, int64_t, const float*, const float*, float, float*);
+void LayerNormRowAvx512(const float*, int64_t, const float*, const float*, float, float*);
 #endif
 
 float ScaledExpSum(Isa isa, float* x, int64_t n, float scale, float shift) {
@@ -41,6 +47,26 @@ void WeightedRowSum(Isa isa, const float* p, int64_t n, const float* V, int64_t 
     case Isa::kAvx2: return WeightedRowSumAvx2(p, n, V, ldv, dim, out);
 #endif
     default: return WeightedRowSumGeneric(p, n, V, ldv, dim, out);
+  }
+}
+
+float MaxValue(Isa isa, const float* x, int64_t n) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return MaxValueAvx512(x, n);
+    case Isa::kAvx2: return MaxValueAvx2(x, n);
+#endif
+    default: return MaxValueGeneric(x, n);
+  }
+}
+
+void LayerNormRow(Isa isa, const float* x, int64_t n, const float* gamma, const float* beta, float eps, float* y) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return LayerNormRowAvx512(x, n, gamma, beta, eps, y);
+    case Isa::kAvx2: return LayerNormRowAvx2(x, n, gamma, beta, eps, y);
+#endif
+    default: return LayerNormRowGeneric(x, n, gamma, beta, eps, y);
   }
 }
 

@@ -18,4 +18,11 @@ void GeluErf(Isa isa, float* x, int64_t n);
 // (attention's P·V for one query, when packing V would cost as much as using it).
 void WeightedRowSum(Isa isa, const float* p, int64_t n, const float* V, int64_t ldv, int64_t dim, float* out);
 
+// The largest of x[0, n) (-inf for n = 0): the softmax's row maximum.
+float MaxValue(Isa isa, const float* x, int64_t n);
+
+// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (biased variance, two
+// passes in f32 as torch computes it). y may equal x.
+void LayerNormRow(Isa isa, const float* x, int64_t n, const float* gamma, const float* beta, float eps, float* y);
+
 }  // namespace wisp::kernels

@@ -5,5 +5,7 @@ namespace wisp::kernels {
 #define EXP_FN ScaledExpSumAvx2
 #define WRS_FN WeightedRowSumAvx2
 #define GELU_FN GeluErfAvx2
+#define MAX_FN MaxValueAvx2
+#define LN_FN LayerNormRowAvx2
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

@@ -5,5 +5,7 @@ namespace wisp::kernels {
 #define EXP_FN ScaledExpSumGeneric
 #define WRS_FN WeightedRowSumGeneric
 #define GELU_FN GeluErfGeneric
+#define MAX_FN MaxValueGeneric
+#define LN_FN LayerNormRowGeneric
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

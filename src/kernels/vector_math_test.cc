@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -76,6 +77,59 @@ TEST(VectorMath, WeightedRowSumMatchesLoop) {
         for (int j = 0; j < n; ++j) r += double(p[j]) * V[j * ldv + i];
         EXPECT_NEAR(out[i], r, 1e-4) << IsaName(isas[t]) << " dim " << dim;
       }
+    }
+  }
+}
+
+TEST(VectorMath, MaxValueMatchesLoop) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0.f, 10.f);
+  for (int t = 0; t < n_isa; ++t) {
+    EXPECT_EQ(MaxValue(isas[t], nullptr, 0), -std::numeric_limits<float>::infinity()) << IsaName(isas[t]);
+    for (int n : {1, 3, 16, 17, 63, 64, 65, 100, 1500}) {
+      std::vector<float> x(n);
+      for (auto& v : x) v = d(rng);
+      x[0] = -std::numeric_limits<float>::infinity();  // a masked score
+      // The maximum in every position class: the 4-vector body, the 1-vector loop, the tail.
+      for (int pos : {0, n / 2, n - 1}) {
+        auto y = x;
+        y[pos] = 1000.0f + pos;
+        EXPECT_EQ(MaxValue(isas[t], y.data(), n), y[pos]) << IsaName(isas[t]) << " n " << n << " at " << pos;
+      }
+      float ref = x[0];
+      for (float v : x) ref = std::max(ref, v);
+      EXPECT_EQ(MaxValue(isas[t], x.data(), n), ref) << IsaName(isas[t]) << " n " << n;
+    }
+  }
+}
+
+TEST(VectorMath, LayerNormRowMatchesDouble) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (int t = 0; t < n_isa; ++t) {
+    for (int n : {1, 5, 16, 40, 384, 385, 1280}) {
+      std::vector<float> x(n), g(n), b(n), y(n);
+      for (auto& v : x) v = 3.0f + 2.0f * d(rng);  // an offset mean, as residual streams have
+      for (auto& v : g) v = d(rng);
+      for (auto& v : b) v = d(rng);
+      LayerNormRow(isas[t], x.data(), n, g.data(), b.data(), 1e-5f, y.data());
+      double mean = 0, var = 0;
+      for (float v : x) mean += v;
+      mean /= n;
+      for (float v : x) var += (v - mean) * (v - mean);
+      var /= n;
+      const double inv = 1.0 / std::sqrt(var + 1e-5);
+      for (int i = 0; i < n; ++i) {
+        const double ref = (x[i] - mean) * inv * g[i] + b[i];
+        EXPECT_NEAR(y[i], ref, 2e-6 * (1.0 + std::abs(ref))) << IsaName(isas[t]) << " n " << n << " i " << i;
+      }
+      auto z = x;  // in place
+      LayerNormRow(isas[t], z.data(), n, g.data(), b.data(), 1e-5f, z.data());
+      EXPECT_EQ(z, y) << IsaName(isas[t]) << " n " << n;
     }
   }
 }

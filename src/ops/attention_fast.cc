@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <limits>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -28,8 +27,7 @@ const kernels::Isa kIsa = kernels::DetectIsa();
 // row[visible, width). Returns the sum, by which the caller divides the (short) output row
 // instead of the (long) probability row.
 float ScaledExpRow(float* row, int64_t visible, int64_t width, float scale) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
+  const float mx = kernels::MaxValue(kIsa, row, visible);
   const float sum = kernels::ScaledExpSum(kIsa, row, visible, scale, mx * scale);
   for (int64_t j = visible; j < width; ++j) row[j] = 0.0f;
   return sum;
@@ -39,6 +37,25 @@ float ScaledExpRow(float* row, int64_t visible, int64_t width, float scale) {
 void ScaledSoftmax(float* row, int64_t visible, float scale) {
   const float inv = 1.0f / ScaledExpRow(row, visible, visible, scale);
   for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
+}
+
+// K^T of one head into GEMM panels, in the layout kernels::PackTransposed writes
+// (packed[(p * head_dim + d) * NR + j] = K[p * NR + j][d]). Dimension outer, keys inner: the
+// first pass over a panel touches all NR key rows at once, so their cache misses overlap; the
+// key-by-key order of PackTransposed waited for one row at a time (the rows, 256 bytes each
+// 4.6 KB apart in the fused QKV matrix, come from L3) and took 5 % of attention's time.
+void PackKeysTransposed(const float* k, int64_t ldk, int64_t n_kv, int64_t head_dim, float* packed) {
+  const int64_t nr = kernels::PanelWidth(kIsa);
+  for (int64_t p = 0; p * nr < n_kv; ++p) {
+    float* panel = packed + p * head_dim * nr;
+    const float* rows = k + p * nr * ldk;
+    const int64_t cols = std::min(nr, n_kv - p * nr);
+    for (int64_t d = 0; d < head_dim; ++d) {
+      float* dst = panel + d * nr;
+      for (int64_t j = 0; j < cols; ++j) dst[j] = rows[j * ldk + d];
+      for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;
+    }
+  }
 }
 
 void RunJobs(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
@@ -63,33 +80,49 @@ void PackKv(ThreadPool* pool, PreparedKv* kv) {
   });
 }
 
+namespace {
+
+// Queries per job: a multiple of the AVX-512 kernel's 12 rows (and of AVX2's 6, generic's 4).
+// The block's scores (kQBlock x n_kv) stay in L2 beside one head's packed K^T and V.
+constexpr int64_t kQBlock = 48;
+
+// Queries [i0, i1) of one head against its packed K^T (kt) and V (vp) panels: scores, the
+// unnormalised softmax, P·V, and the division by the row sums on the short output rows.
+// q and out point at the head's first column; s holds (i1 - i0) x n_kv floats.
+void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const float* kt, const float* vp, int64_t n_kv,
+                 int64_t head_dim, bool causal, int64_t q_offset, float scale, float* s, float* out, int64_t ldo) {
+  const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
+  kernels::GemmPacked(kIsa, q + i0 * ldq, ldq, kt, head_dim, head_dim, n_kv, nullptr, s, n_kv, 0, i1 - i0, 0, kv_end,
+                      false);
+  float inv_sum[kQBlock];
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
+    inv_sum[i - i0] = 1.0f / ScaledExpRow(s + (i - i0) * n_kv, visible, kv_end, scale);
+  }
+  // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
+  kernels::GemmPacked(kIsa, s, n_kv, vp, n_kv, kv_end, head_dim, nullptr, out + i0 * ldo, ldo, 0, i1 - i0, 0, head_dim,
+                      false);
+  for (int64_t i = i0; i < i1; ++i) {
+    float* o = out + i * ldo;
+    for (int64_t c = 0; c < head_dim; ++c) o[c] *= inv_sum[i - i0];
+  }
+}
+
+}  // namespace
+
 void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv, bool causal,
                      int64_t q_offset, float* out) {
   const int64_t n_kv = kv.n_kv, head_dim = kv.head_dim, width = kv.n_heads * head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
   const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
-  auto visible_for = [&](int64_t i) { return causal ? std::min(n_kv, q_offset + i + 1) : n_kv; };
-  constexpr int64_t kQBlock = 48;
   const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
   RunJobs(pool, kv.n_heads * n_qb, [&](int64_t w0, int64_t w1) {
     std::vector<float> s(static_cast<size_t>(std::min(kQBlock, n_q) * n_kv));
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
-      const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
-      kernels::GemmPacked(kIsa, q + i0 * ldq + h * head_dim, ldq, kv.kt_panels.data() + h * kt_size, head_dim,
-                          head_dim, n_kv, nullptr, s.data(), n_kv, 0, i1 - i0, 0, kv_end, false);
-      float inv_sum[kQBlock];
-      for (int64_t i = i0; i < i1; ++i) {
-        inv_sum[i - i0] = 1.0f / ScaledExpRow(s.data() + (i - i0) * n_kv, visible_for(i), kv_end, scale);
-      }
-      // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
-      kernels::GemmPacked(kIsa, s.data(), n_kv, kv.v_panels.data() + h * v_size, n_kv, kv_end, head_dim, nullptr,
-                          out + i0 * width + h * head_dim, width, 0, i1 - i0, 0, head_dim, false);
-      for (int64_t i = i0; i < i1; ++i) {
-        float* o = out + i * width + h * head_dim;
-        for (int64_t c = 0; c < head_dim; ++c) o[c] *= inv_sum[i - i0];
-      }
+      AttendBlock(q + h * head_dim, ldq, i0, i1, kv.kt_panels.data() + h * kt_size, kv.v_panels.data() + h * v_size,
+                  n_kv, head_dim, causal, q_offset, scale, s.data(), out + h * head_dim, width);
     }
   });
 }
@@ -117,16 +150,29 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
     });
     return;
   }
-  PreparedKv kv;
-  kv.k = k;
-  kv.v = v;
-  kv.ldk = ldk;
-  kv.ldv = ldv;
-  kv.n_kv = n_kv;
-  kv.n_heads = n_heads;
-  kv.head_dim = head_dim;
-  PackKv(pool, &kv);
-  AttentionPacked(pool, q, ldq, n_q, kv, causal, q_offset, out);
+  // K/V used by this call only: each thread packs the heads of its own jobs, right before
+  // using them (the pool hands out contiguous job ranges, so with n_heads a multiple of the
+  // threads no head is packed twice; otherwise a boundary head is packed by both threads).
+  // Packing every head up front instead put 4.6 MB (tiny, 1500 keys) through fresh pages and
+  // L3 at every call; one head's panels (768 KB) stay in L2 for its query blocks.
+  const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
+  const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
+  const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
+  RunJobs(pool, n_heads * n_qb, [&](int64_t w0, int64_t w1) {
+    std::vector<float> buf(kt_size + v_size + static_cast<size_t>(std::min(kQBlock, n_q) * n_kv));
+    float *kt = buf.data(), *vp = kt + kt_size, *s = vp + v_size;
+    int64_t packed_head = -1;
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
+      if (h != packed_head) {
+        PackKeysTransposed(k + h * head_dim, ldk, n_kv, head_dim, kt);
+        kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, vp);
+        packed_head = h;
+      }
+      AttendBlock(q + h * head_dim, ldq, i0, i1, kt, vp, n_kv, head_dim, causal, q_offset, scale, s,
+                  out + h * head_dim, width);
+    }
+  });
 }
 
 }  // namespace wisp::fast
