@@ -16,14 +16,16 @@ namespace wisp::kernels {
 void QuantizeRowsQ8Avx512(const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa, int32_t* ca);
 void GemmQ8IntAvx512Vnni(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
                          int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
-                         int64_t n1);
+                         int64_t n1, bool with_mins);
 #endif
 
 namespace {
 
 constexpr int kNR = kQ8IntPanelWidth;
 constexpr int64_t kScaleBytes = kNR * 4;
-constexpr int64_t kBlockBytes = kScaleBytes + 32 * kNR;  // 1152
+// Bytes before a block's integers (scales [+ mins]) and of a whole block: 1152 or 1280.
+constexpr int64_t HeadBytes(bool with_mins) { return with_mins ? 2 * kScaleBytes : kScaleBytes; }
+constexpr int64_t BlockBytes(bool with_mins) { return HeadBytes(with_mins) + 32 * kNR; }
 
 #if defined(__x86_64__)
 // AVX-512 VNNI (vpdpbusd) and BW (the byte moves of quantization) by CPUID leaf 7: ECX bit 11,
@@ -59,30 +61,43 @@ void QuantizeRowsGeneric(const float* A, int64_t lda, int64_t M, int64_t K, int8
 }
 
 void GemmQ8IntGeneric(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
-                      int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
-                      int64_t n1) {
-  const int64_t nb = K / 32;
+                      const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      bool with_mins) {
+  const int64_t nb = K / 32, head = HeadBytes(with_mins), block_bytes = BlockBytes(with_mins);
   for (int64_t n = n0; n < n1; ++n) {
-    const uint8_t* panel = packed + (n / kNR) * nb * kBlockBytes;
+    const uint8_t* panel = packed + (n / kNR) * nb * block_bytes;
     const int64_t j = n % kNR;
     for (int64_t m = m0; m < m1; ++m) {
       float acc = 0.0f;
       for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = panel + b * kBlockBytes;
+        const uint8_t* blk = panel + b * block_bytes;
         float sw;
         std::memcpy(&sw, blk + j * 4, 4);
         int32_t isum = ca[m * nb + b];
         for (int g = 0; g < 8; ++g) {
           for (int t = 0; t < 4; ++t) {
-            isum += int32_t{blk[kScaleBytes + g * kNR * 4 + j * 4 + t]} * qa[m * K + b * 32 + g * 4 + t];
+            isum += int32_t{blk[head + g * kNR * 4 + j * 4 + t]} * qa[m * K + b * 32 + g * 4 + t];
           }
         }
-        acc = std::fma(static_cast<float>(isum), sw * sa[m * nb + b], acc);
+        const float s = sa[m * nb + b];
+        acc = std::fma(static_cast<float>(isum), sw * s, acc);
+        if (with_mins) {
+          float mw;
+          std::memcpy(&mw, blk + kScaleBytes + j * 4, 4);
+          acc = std::fma(mw, s * static_cast<float>(-ca[m * nb + b] / 128), acc);
+        }
       }
       C[m * ldc + n] = acc + (bias != nullptr ? bias[n] : 0.0f);
     }
   }
-  (void)N;
+}
+
+// Writes one block of a panel: scales, mins (if any), integers as q + 128.
+void WritePanelBlock(uint8_t* out, int64_t j, float scale, const float* min, const int8_t* q) {
+  std::memcpy(out + j * 4, &scale, 4);
+  if (min != nullptr) std::memcpy(out + kScaleBytes + j * 4, min, 4);
+  const int64_t head = HeadBytes(min != nullptr);
+  for (int k = 0; k < 32; ++k) out[head + (k / 4) * kNR * 4 + j * 4 + k % 4] = static_cast<uint8_t>(q[k] + 128);
 }
 
 }  // namespace
@@ -103,15 +118,14 @@ int SupportedQ8IntIsas(Q8IntIsa* out, int max) {
   return n;
 }
 
-size_t PackedSizeQ8Int(int64_t K, int64_t N) {
-  return static_cast<size_t>((N + kNR - 1) / kNR * (K / 32) * kBlockBytes);
+size_t PackedSizeQ8Int(int64_t K, int64_t N, bool with_mins) {
+  return static_cast<size_t>((N + kNR - 1) / kNR * (K / 32) * BlockBytes(with_mins));
 }
 
 void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
   const int64_t nb = K / 32;
   for (int64_t p = 0; p * kNR < N; ++p) {
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = packed + (p * nb + b) * kBlockBytes;
       for (int64_t j = 0; j < kNR; ++j) {
         const int64_t n = p * kNR + j;
         float scale = 0.0f;
@@ -123,25 +137,44 @@ void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
           scale = HalfToFloat(d);
           std::memcpy(q, src + 2, 32);
         }
-        std::memcpy(out + j * 4, &scale, 4);
-        for (int k = 0; k < 32; ++k) {
-          out[kScaleBytes + (k / 4) * kNR * 4 + j * 4 + k % 4] = static_cast<uint8_t>(q[k] + 128);
-        }
+        WritePanelBlock(packed + (p * nb + b) * BlockBytes(false), j, scale, nullptr, q);
       }
     }
   }
 }
 
-void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out) {
-  const int64_t nb = K / 32, j = n % kNR;
-  const uint8_t* panel = packed + (n / kNR) * nb * kBlockBytes;
+void PackQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
+  const int64_t nb = K / 32;
+  for (int64_t p = 0; p * kNR < N; ++p) {
+    for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t j = 0; j < kNR; ++j) {
+        const int64_t n = p * kNR + j;
+        float scale = 0.0f, min = 0.0f;
+        int8_t q[32] = {};
+        if (n < N) {
+          const uint8_t* src = blocks + (n * nb + b) * kQ8MinBlockBytes;
+          std::memcpy(&scale, src, 4);
+          std::memcpy(&min, src + 4, 4);
+          std::memcpy(q, src + 8, 32);
+        }
+        WritePanelBlock(packed + (p * nb + b) * BlockBytes(true), j, scale, &min, q);
+      }
+    }
+  }
+}
+
+void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out, bool with_mins) {
+  const int64_t nb = K / 32, j = n % kNR, head = HeadBytes(with_mins), block_bytes = BlockBytes(with_mins);
+  const uint8_t* panel = packed + (n / kNR) * nb * block_bytes;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + b * kBlockBytes;
-    float scale;
+    const uint8_t* blk = panel + b * block_bytes;
+    float scale, min = 0.0f;
     std::memcpy(&scale, blk + j * 4, 4);
+    if (with_mins) std::memcpy(&min, blk + kScaleBytes + j * 4, 4);
     for (int k = 0; k < 32; ++k) {
-      const int q = int{blk[kScaleBytes + (k / 4) * kNR * 4 + j * 4 + k % 4]} - 128;
-      out[b * 32 + k] = static_cast<float>(q) * scale;
+      const int q = int{blk[head + (k / 4) * kNR * 4 + j * 4 + k % 4]} - 128;
+      // As ggml dequantizes: q * d for q8_0, q * d + m for q4_1 / q5_1.
+      out[b * 32 + k] = with_mins ? static_cast<float>(q) * scale + min : static_cast<float>(q) * scale;
     }
   }
 }
@@ -157,14 +190,15 @@ void QuantizeRowsQ8(Q8IntIsa isa, const float* A, int64_t lda, int64_t M, int64_
 
 void GemmQ8Int(Q8IntIsa isa, const int8_t* qa, const float* sa, const int32_t* ca, int64_t K,
                const uint8_t* packed, int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1,
-               int64_t n0, int64_t n1) {
+               int64_t n0, int64_t n1, bool with_mins) {
 #if defined(__x86_64__)
   if (isa == Q8IntIsa::kAvx512Vnni) {
-    return GemmQ8IntAvx512Vnni(qa, sa, ca, K, packed, N, bias, C, ldc, m0, m1, n0, n1);
+    return GemmQ8IntAvx512Vnni(qa, sa, ca, K, packed, N, bias, C, ldc, m0, m1, n0, n1, with_mins);
   }
 #endif
   (void)isa;
-  GemmQ8IntGeneric(qa, sa, ca, K, packed, N, bias, C, ldc, m0, m1, n0, n1);
+  (void)N;
+  GemmQ8IntGeneric(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1, with_mins);
 }
 
 }  // namespace wisp::kernels

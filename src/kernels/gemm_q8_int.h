@@ -28,13 +28,21 @@ int SupportedQ8IntIsas(Q8IntIsa* out, int max);
 
 constexpr int kQ8IntPanelWidth = 32;  // columns per panel, on every ISA (one layout)
 
+// Weights with an offset per block (ggml's q4_1 / q5_1: w = q * d + m, q in 0..31) use panels
+// "with mins": the same plus 32 f32 offsets per block, and per block the epilogue adds
+// m * sa * sum_k qa[k] (the activations' block sum is exact: -ca / 128).
+//
 // Bytes of a packed (N x K) weight; K a multiple of 32. Per panel and block: 32 f32 scales,
-// then 8 groups of 4 k, each 32 columns x 4 bytes (qw + 128), the order vpdpbusd reads.
-size_t PackedSizeQ8Int(int64_t K, int64_t N);
+// [32 f32 mins,] then 8 groups of 4 k, each 32 columns x 4 bytes (qw + 128), the order vpdpbusd
+// reads.
+size_t PackedSizeQ8Int(int64_t K, int64_t N, bool with_mins = false);
 // blocks: N rows of K/32 ggml q8_0 blocks (34 bytes: f16 scale, 32 int8).
 void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed);
-// Row n of W back as K floats (q * d, as ggml dequantizes).
-void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out);
+// Blocks of kQ8MinBlockBytes: f32 d, f32 m, 32 int8 q (w = q * d + m); panels with mins.
+constexpr int kQ8MinBlockBytes = 40;
+void PackQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed);
+// Row n of W back as K floats (q * d [+ m], as ggml dequantizes).
+void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out, bool with_mins = false);
 
 // Quantizes rows [0, M) of A (lda) into qa (M x K, row stride K), sa and ca (M x K/32).
 void QuantizeRowsQ8(Q8IntIsa isa, const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa,
@@ -43,6 +51,6 @@ void QuantizeRowsQ8(Q8IntIsa isa, const float* A, int64_t lda, int64_t M, int64_
 // Rows [m0, m1), columns [n0, n1) (n0 a multiple of 32) of C (ldc) from quantized rows.
 void GemmQ8Int(Q8IntIsa isa, const int8_t* qa, const float* sa, const int32_t* ca, int64_t K,
                const uint8_t* packed, int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1,
-               int64_t n0, int64_t n1);
+               int64_t n0, int64_t n1, bool with_mins = false);
 
 }  // namespace wisp::kernels

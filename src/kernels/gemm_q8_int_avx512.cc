@@ -11,7 +11,8 @@ namespace {
 
 constexpr int kNR = 32;
 constexpr int64_t kScaleBytes = kNR * 4;
-constexpr int64_t kBlockBytes = kScaleBytes + 32 * kNR;
+constexpr int64_t HeadBytes(bool with_mins) { return with_mins ? 2 * kScaleBytes : kScaleBytes; }
+constexpr int64_t BlockBytes(bool with_mins) { return HeadBytes(with_mins) + 32 * kNR; }
 constexpr int kRows = 6;  // 6 rows x 2 vectors: 12 integer + 12 float accumulators in registers
 
 // Horizontal max / sum through 256- and 128-bit halves (GCC 12's _mm512_reduce_* helpers warn
@@ -38,16 +39,17 @@ inline __m512i BroadcastQuad(const int8_t* p) {
 }
 
 // MR rows x 32 columns of C over all K: per block, the integer sums start at the activations'
-// offset correction, take 8 vpdpbusd (4 k each), then are scaled into the float accumulators.
-template <int MR>
+// offset correction, take 8 vpdpbusd (4 k each), then are scaled into the float accumulators
+// (plus, with mins, the weights' block offsets times the activations' block sums).
+template <int MR, bool kMins>
 inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* panel,
                  const float* bias, float* C, int64_t ldc, int cols) {
   const int64_t nb = K / 32;
   __m512 f0[MR], f1[MR];
   for (int i = 0; i < MR; ++i) f0[i] = f1[i] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + b * kBlockBytes;
-    const uint8_t* wq = blk + kScaleBytes;
+    const uint8_t* blk = panel + b * BlockBytes(kMins);
+    const uint8_t* wq = blk + HeadBytes(kMins);
     __m512i i0[MR], i1[MR];
     for (int i = 0; i < MR; ++i) i0[i] = i1[i] = _mm512_set1_epi32(ca[i * nb + b]);
     const int8_t* a = qa + b * 32;
@@ -66,6 +68,16 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
       f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[i]), _mm512_mul_ps(s0, s), f0[i]);
       f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[i]), _mm512_mul_ps(s1, s), f1[i]);
     }
+    if constexpr (kMins) {
+      const __m512 m0 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kScaleBytes));
+      const __m512 m1 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kScaleBytes) + 16);
+      for (int i = 0; i < MR; ++i) {
+        // sa * (sum of the block's quantized activations), as the generic kernel forms it.
+        const __m512 as = _mm512_set1_ps(sa[i * nb + b] * static_cast<float>(-ca[i * nb + b] / 128));
+        f0[i] = _mm512_fmadd_ps(m0, as, f0[i]);
+        f1[i] = _mm512_fmadd_ps(m1, as, f1[i]);
+      }
+    }
   }
   alignas(64) float bias_tmp[kNR] = {};
   if (bias != nullptr) std::memcpy(bias_tmp, bias, sizeof(float) * cols);
@@ -78,13 +90,35 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
   }
 }
 
-template <int MR>
+template <int MR, bool kMins>
 inline void Rows(int rows, const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* panel,
                  const float* bias, float* C, int64_t ldc, int cols) {
   if constexpr (MR > 1) {
-    if (rows < MR) return Rows<MR - 1>(rows, qa, sa, ca, K, panel, bias, C, ldc, cols);
+    if (rows < MR) return Rows<MR - 1, kMins>(rows, qa, sa, ca, K, panel, bias, C, ldc, cols);
   }
-  Tile<MR>(qa, sa, ca, K, panel, bias, C, ldc, cols);
+  Tile<MR, kMins>(qa, sa, ca, K, panel, bias, C, ldc, cols);
+}
+
+template <bool kMins>
+void Gemm(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed, const float* bias,
+          float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const int64_t nb = K / 32;
+  const int64_t panel_bytes = nb * BlockBytes(kMins);
+  // Rows in blocks so a block's quantized activations stay in L2 while every panel of the
+  // job's columns streams past them.
+  constexpr int64_t kMBlock = 16 * kRows;
+  for (int64_t mb = m0; mb < m1; mb += kMBlock) {
+    const int64_t me = mb + kMBlock < m1 ? mb + kMBlock : m1;
+    for (int64_t n = n0; n < n1; n += kNR) {
+      const uint8_t* panel = packed + (n / kNR) * panel_bytes;
+      const int cols = static_cast<int>(n1 - n < kNR ? n1 - n : kNR);
+      const float* b = bias ? bias + n : nullptr;
+      for (int64_t m = mb; m < me; m += kRows) {
+        const int rows = static_cast<int>(me - m < kRows ? me - m : kRows);
+        Rows<kRows, kMins>(rows, qa + m * K, sa + m * nb, ca + m * nb, K, panel, b, C + m * ldc + n, ldc, cols);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -110,25 +144,10 @@ void QuantizeRowsQ8Avx512(const float* A, int64_t lda, int64_t M, int64_t K, int
 
 void GemmQ8IntAvx512Vnni(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
                          int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
-                         int64_t n1) {
+                         int64_t n1, bool with_mins) {
   (void)N;
-  const int64_t nb = K / 32;
-  const int64_t panel_bytes = nb * kBlockBytes;
-  // Rows in blocks so a block's quantized activations stay in L2 while every panel of the
-  // job's columns streams past them.
-  constexpr int64_t kMBlock = 16 * kRows;
-  for (int64_t mb = m0; mb < m1; mb += kMBlock) {
-    const int64_t me = mb + kMBlock < m1 ? mb + kMBlock : m1;
-    for (int64_t n = n0; n < n1; n += kNR) {
-      const uint8_t* panel = packed + (n / kNR) * panel_bytes;
-      const int cols = static_cast<int>(n1 - n < kNR ? n1 - n : kNR);
-      const float* b = bias ? bias + n : nullptr;
-      for (int64_t m = mb; m < me; m += kRows) {
-        const int rows = static_cast<int>(me - m < kRows ? me - m : kRows);
-        Rows<kRows>(rows, qa + m * K, sa + m * nb, ca + m * nb, K, panel, b, C + m * ldc + n, ldc, cols);
-      }
-    }
-  }
+  if (with_mins) return Gemm<true>(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1);
+  Gemm<false>(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1);
 }
 
 }  // namespace wisp::kernels

@@ -148,5 +148,66 @@ TEST(GemmQ8Int, MatchesDefinitionAndStatedDriftOnEveryIsa) {
   }
 }
 
+// Panels with mins (ggml q4_1 / q5_1: w = q * d + m, q in 0..31): unpacked as ggml dequantizes,
+// bit-equal across ISAs, equal to the definition on the quantized activations.
+TEST(GemmQ8Int, WithMinsMatchesDefinitionOnEveryIsa) {
+  Q8IntIsa isas[2];
+  const int n_isa = SupportedQ8IntIsas(isas, 2);
+  std::mt19937 rng(8);
+  std::uniform_int_distribution<int> qdist(0, 31);
+  std::uniform_real_distribution<float> ddist(1e-3f, 2e-2f), mdist(-0.3f, 0.0f);
+  std::normal_distribution<float> adist(0.f, 1.f);
+  for (auto [M, K, N] : std::vector<std::array<int, 3>>{{1, 64, 5}, {13, 384, 70}, {40, 96, 33}}) {
+    const int nb = K / 32;
+    std::vector<uint8_t> blocks(static_cast<size_t>(N) * nb * kQ8MinBlockBytes);
+    std::vector<float> W(static_cast<size_t>(N) * K);
+    for (int n = 0; n < N; ++n) {
+      for (int b = 0; b < nb; ++b) {
+        uint8_t* blk = blocks.data() + (static_cast<size_t>(n) * nb + b) * kQ8MinBlockBytes;
+        const float d = ddist(rng), m = mdist(rng);
+        std::memcpy(blk, &d, 4);
+        std::memcpy(blk + 4, &m, 4);
+        for (int k = 0; k < 32; ++k) {
+          const int8_t q = static_cast<int8_t>(qdist(rng));
+          blk[8 + k] = static_cast<uint8_t>(q);
+          W[static_cast<size_t>(n) * K + b * 32 + k] = static_cast<float>(q) * d + m;
+        }
+      }
+    }
+    std::vector<uint8_t> packed(PackedSizeQ8Int(K, N, /*with_mins=*/true));
+    PackQ8MinInt(blocks.data(), N, K, packed.data());
+    std::vector<float> row(K);
+    UnpackColumnQ8Int(packed.data(), K, N - 1, row.data(), /*with_mins=*/true);
+    for (int k = 0; k < K; ++k) ASSERT_EQ(row[k], W[static_cast<size_t>(N - 1) * K + k]) << k;
+
+    std::vector<float> A(M * K), bias(N);
+    for (auto& v : A) v = adist(rng);
+    for (auto& v : bias) v = adist(rng);
+    std::vector<int8_t> qa(M * K);
+    std::vector<float> sa(M * nb);
+    std::vector<int32_t> ca(M * nb);
+    QuantizeRowsQ8(Q8IntIsa::kGeneric, A.data(), K, M, K, qa.data(), sa.data(), ca.data());
+    std::vector<float> generic(M * N);
+    GemmQ8Int(Q8IntIsa::kGeneric, qa.data(), sa.data(), ca.data(), K, packed.data(), N, bias.data(), generic.data(),
+              N, 0, M, 0, N, /*with_mins=*/true);
+    double e2 = 0, r2 = 0;
+    for (int m = 0; m < M; ++m) {
+      for (int n = 0; n < N; ++n) {
+        double def = bias[n];
+        for (int k = 0; k < K; ++k) def += double(qa[m * K + k]) * sa[m * nb + k / 32] * W[size_t(n) * K + k];
+        e2 += (generic[m * N + n] - def) * (generic[m * N + n] - def);
+        r2 += def * def;
+      }
+    }
+    EXPECT_LT(e2 / r2, 1e-11) << "M=" << M << " K=" << K << " N=" << N;
+    for (int t = 0; t < n_isa; ++t) {
+      std::vector<float> C(M * N);
+      GemmQ8Int(isas[t], qa.data(), sa.data(), ca.data(), K, packed.data(), N, bias.data(), C.data(), N, 0, M, 0, N,
+                /*with_mins=*/true);
+      EXPECT_EQ(C, generic) << Q8IntIsaName(isas[t]) << " M=" << M << " K=" << K << " N=" << N;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wisp::kernels

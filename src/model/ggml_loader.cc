@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "model/ggml_types.h"
+#include "ops/ops.h"
 
 namespace wisp {
 namespace {
@@ -291,12 +292,22 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     if (rec.type == GgmlType::kQ8_0 && borrow_f32) t->q8_0_blocks = rec.data;
     // q4_0 / q5_0 matrices are exactly q8_0 blocks with the same scale: they run on the q8_0
     // kernels (and never as an f32 copy when packed-only).
-    const bool repack =
-        rec.type != GgmlType::kQ8_0 && CanRepackAsQ8_0(rec.type) && borrow_f32 && matrices.count(t) != 0;
+    // Only matrices whose rows are whole blocks (PackMatrix's condition; the conv kernels are not).
+    const bool blocked_matrix = borrow_f32 && matrices.count(t) != 0 && (n / t->shape[0]) % 32 == 0;
+    const bool repack = rec.type != GgmlType::kQ8_0 && CanRepackAsQ8_0(rec.type) && blocked_matrix;
     if (repack) {
       repacked->emplace_back(static_cast<size_t>(n / 32 * 34));
       RepackAsQ8_0(rec.type, rec.data, repacked->back().data(), n);
       t->q8_0_blocks = repacked->back().data();
+    }
+    // q4_1 / q5_1 (an offset per block) run on the integer path with mins where it is on;
+    // elsewhere they stay dequantized to f32.
+    const bool repack_mins = CanRepackWithMins(rec.type) && blocked_matrix && options.q8_0_int8_activations &&
+                             Q8IntegerProductsAvailable();
+    if (repack_mins) {
+      repacked->emplace_back(static_cast<size_t>(n / 32 * 40));
+      RepackWithMins(rec.type, rec.data, repacked->back().data(), n);
+      t->q8_min_blocks = repacked->back().data();
     }
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
     const size_t bytes = GgmlTensorBytes(rec.type, n);
@@ -304,7 +315,7 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       // Pack straight away, from the q8_0 blocks or a temporary f32 row set, then drop both the
       // temporary and the file's pages: the panels are the only copy left.
       std::vector<float> tmp;
-      if (t->q8_0_blocks == nullptr) {
+      if (t->q8_0_blocks == nullptr && t->q8_min_blocks == nullptr) {
         tmp.resize(static_cast<size_t>(n));
         DequantizeRow(rec.type, rec.data, tmp.data(), n);
         t->data = tmp.data();
@@ -312,7 +323,8 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       PackMatrix(t, &w);
       t->data = nullptr;
       t->q8_0_blocks = nullptr;
-      if (repack) repacked->pop_back();  // packed: the repacked blocks have served
+      t->q8_min_blocks = nullptr;
+      if (repack || repack_mins) repacked->pop_back();  // packed: the repacked blocks have served
       ReleaseMappedRange(rec.data, bytes);
       ++stats.tensors_converted;
       stats.bytes_converted += bytes;
@@ -355,6 +367,7 @@ Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size
   for (const std::vector<uint8_t>& r : repacked) temporary.insert(r.data());
   ForEachMatrix(&model->weights, [&](Tensor* t) {
     if (temporary.count(t->q8_0_blocks) != 0) t->q8_0_blocks = nullptr;
+    t->q8_min_blocks = nullptr;
   });
   return model;
 }

@@ -90,14 +90,30 @@ void DequantQ4_0(const uint8_t* b, float* y) {
   for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d;
 }
 
+// The integers of a q4_1 / q5_1 block (x = q * d + m), q in 0..15 or 0..31.
+void IntsQ4_1(const uint8_t* b, int8_t* q) {
+  const uint8_t* qs = b + 4;
+  for (int j = 0; j < 16; ++j) {
+    q[j] = static_cast<int8_t>(qs[j] & 0x0f);
+    q[j + 16] = static_cast<int8_t>(qs[j] >> 4);
+  }
+}
+
+void IntsQ5_1(const uint8_t* b, int8_t* q) {
+  const uint32_t qh = LoadU32(b + 4);
+  const uint8_t* qs = b + 8;
+  for (int j = 0; j < 16; ++j) {
+    q[j] = static_cast<int8_t>((qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4));
+    q[j + 16] = static_cast<int8_t>((qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4));
+  }
+}
+
 void DequantQ4_1(const uint8_t* b, float* y) {
   const float d = F16ToF32(LoadU16(b));
   const float m = F16ToF32(LoadU16(b + 2));
-  const uint8_t* qs = b + 4;
-  for (int j = 0; j < 16; ++j) {
-    y[j] = static_cast<float>(qs[j] & 0x0f) * d + m;
-    y[j + 16] = static_cast<float>(qs[j] >> 4) * d + m;
-  }
+  int8_t q[32];
+  IntsQ4_1(b, q);
+  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d + m;
 }
 
 void DequantQ5_0(const uint8_t* b, float* y) {
@@ -110,14 +126,9 @@ void DequantQ5_0(const uint8_t* b, float* y) {
 void DequantQ5_1(const uint8_t* b, float* y) {
   const float d = F16ToF32(LoadU16(b));
   const float m = F16ToF32(LoadU16(b + 2));
-  const uint32_t qh = LoadU32(b + 4);
-  const uint8_t* qs = b + 8;
-  for (int j = 0; j < 16; ++j) {
-    const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
-    const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-    y[j] = static_cast<float>(lo) * d + m;
-    y[j + 16] = static_cast<float>(hi) * d + m;
-  }
+  int8_t q[32];
+  IntsQ5_1(b, q);
+  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d + m;
 }
 
 void DequantQ8_0(const uint8_t* b, float* y) {
@@ -312,6 +323,26 @@ void RepackAsQ8_0(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n) {
       std::memcpy(q, b + 2, 32);
     }
     std::memcpy(out + 2, q, 32);
+  }
+}
+
+bool CanRepackWithMins(GgmlType type) { return type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1; }
+
+void RepackWithMins(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n) {
+  const int64_t bytes = GgmlBlockBytes(type);
+  for (int64_t i = 0; i < n / kGgmlQuantBlock; ++i) {
+    const uint8_t* b = src + i * bytes;
+    uint8_t* out = dst + i * 40;
+    const float d = F16ToF32(LoadU16(b)), m = F16ToF32(LoadU16(b + 2));
+    std::memcpy(out, &d, 4);
+    std::memcpy(out + 4, &m, 4);
+    int8_t q[32];
+    if (type == GgmlType::kQ4_1) {
+      IntsQ4_1(b, q);
+    } else {
+      IntsQ5_1(b, q);
+    }
+    std::memcpy(out + 8, q, 32);
   }
 }
 

@@ -64,6 +64,11 @@ bool CanRepackAsQ8_0(GgmlType type);
 // n elements of `type` (CanRepackAsQ8_0) at src as n / 32 q8_0 blocks (34 bytes each) at dst.
 void RepackAsQ8_0(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n);
 
+// q4_1 and q5_1 blocks (x = q * d + m, q in 0..31) as 40-byte blocks: f32 d, f32 m (the f16
+// values widened), 32 int8 q; the integer-product kernels run them with the same numbers.
+bool CanRepackWithMins(GgmlType type);
+void RepackWithMins(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n);
+
 // Encodes n f32 values as `type` (GgmlTensorBytes(type, n) bytes at dst) exactly as ggml's
 // reference quantize_row_*_ref does, so files we write match what whisper.cpp's quantizer emits.
 void QuantizeRow(GgmlType type, const float* src, uint8_t* dst, int64_t n);

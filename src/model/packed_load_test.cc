@@ -1,7 +1,7 @@
 // Loading with keep_f32_matrices = false keeps the fast backend's panels as the only copy of the
 // matrices: same logits as a normal load (the same panels run), embedding rows recovered from
 // the packed vocabulary projection, for f32, f16 and q8_0 files, and q5_0 / q4_0 files, which
-// run as q8_0 (exact repacking).
+// run as q8_0 (exact repacking), and q5_1 / q4_1 files (integer panels with mins).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -44,7 +44,12 @@ TEST_P(PackedLoadTest, SameLogitsAsFullLoadAndNoF32Matrices) {
   EXPECT_EQ(wp.decoder_blocks[0].mlp_up.w.data, nullptr);
   EXPECT_NE(wp.decoder_blocks[0].mlp_up.b.data, nullptr);  // vectors stay f32
   EXPECT_TRUE(wp.token_embedding.packed || wp.token_embedding.packed_f16 || wp.token_embedding.packed_q8_0 ||
-              wp.token_embedding.packed_q8_0_int);
+              wp.token_embedding.packed_q8_0_int || wp.token_embedding.packed_q8_min_int);
+  if (GetParam() == GgmlType::kQ5_1 || GetParam() == GgmlType::kQ4_1) {
+    // Integer-product panels with mins where the CPU has VNNI, f32 panels otherwise.
+    EXPECT_EQ(wp.token_embedding.packed_q8_min_int != nullptr, Q8IntegerProductsAvailable());
+    EXPECT_EQ(wf.token_embedding.q8_min_blocks, nullptr);  // no dangling blocks
+  }
   if (GetParam() == GgmlType::kQ8_0 || GetParam() == GgmlType::kQ5_0 || GetParam() == GgmlType::kQ4_0) {
     // Integer-product panels where the CPU has VNNI (the default), the exact ones otherwise.
     EXPECT_EQ(wp.token_embedding.packed_q8_0_int != nullptr, Q8IntegerProductsAvailable());
@@ -84,7 +89,8 @@ TEST_P(PackedLoadTest, SameLogitsAsFullLoadAndNoF32Matrices) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedLoadTest, ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kQ8_0,
-                                                                GgmlType::kQ5_0, GgmlType::kQ4_0));
+                                                                GgmlType::kQ5_0, GgmlType::kQ4_0, GgmlType::kQ5_1,
+                                                                GgmlType::kQ4_1));
 
 }  // namespace
 }  // namespace wisp

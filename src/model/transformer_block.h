@@ -34,7 +34,7 @@ void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear&
                  int64_t n, int64_t d, BlockScratch* s);
 
 inline PackedWeightView Packed(const Tensor& t) {
-  return {t.packed, t.packed_f16, t.packed_q8_0, t.packed_q8_0_int};
+  return {t.packed, t.packed_f16, t.packed_q8_0, t.packed_q8_0_int, t.packed_q8_min_int};
 }
 
 // y (n, out) = x (n, in) W^T + b for one Linear layer, into a buffer of row stride ldy.

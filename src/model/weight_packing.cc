@@ -9,7 +9,7 @@ namespace wisp {
 // f32 panels otherwise.
 void PackMatrix(Tensor* t, ModelWeights* weights) {
   if (t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr ||
-      t->packed_q8_0_int != nullptr) {
+      t->packed_q8_0_int != nullptr || t->packed_q8_min_int != nullptr) {
     return;
   }
   const int64_t rows = t->shape[0], cols = t->numel() / t->shape[0];
@@ -17,6 +17,10 @@ void PackMatrix(Tensor* t, ModelWeights* weights) {
       Q8IntegerProductsAvailable()) {
     weights->owned_q8_0.push_back(PackLinearWeightQ8_0Int(t->q8_0_blocks, rows, cols));
     t->packed_q8_0_int = weights->owned_q8_0.back().data();
+  } else if (t->q8_min_blocks != nullptr && cols % 32 == 0 && weights->q8_0_int8_activations &&
+             Q8IntegerProductsAvailable()) {
+    weights->owned_q8_0.push_back(PackLinearWeightQ8MinInt(t->q8_min_blocks, rows, cols));
+    t->packed_q8_min_int = weights->owned_q8_0.back().data();
   } else if (t->q8_0_blocks != nullptr && cols % 32 == 0) {
     weights->owned_q8_0.push_back(PackLinearWeightQ8_0(t->q8_0_blocks, rows, cols));
     t->packed_q8_0 = weights->owned_q8_0.back().data();

@@ -40,9 +40,12 @@ struct Tensor {
   const uint16_t* packed_f16 = nullptr;  // f16 panels: weights stored as f16 stay f16 (half the bytes)
   const uint8_t* packed_q8_0 = nullptr;  // q8_0 panels: weights stored as q8_0 stay 8-bit
   const uint8_t* packed_q8_0_int = nullptr;  // or q8_0 integer-product panels (int8 activations)
+  const uint8_t* packed_q8_min_int = nullptr;  // or q4_1 / q5_1 ones (w = q * d + m)
   bool stored_as_f16 = false;        // the file holds this tensor in f16
   // The file's q8_0 blocks (in the mapping; null when not q8_0 or not file-backed).
   const uint8_t* q8_0_blocks = nullptr;
+  // q4_1 / q5_1 tensors as 40-byte blocks (f32 d, f32 m, int8 q), while loading only.
+  const uint8_t* q8_min_blocks = nullptr;
   int ndim = 0;
   std::array<int64_t, 3> shape{1, 1, 1};
   int64_t numel() const { return shape[0] * shape[1] * shape[2]; }

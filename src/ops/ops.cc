@@ -63,6 +63,9 @@ bool Q8IntegerProductsAvailable() { return fast::Q8IntegerProductsAvailable(); }
 std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K) {
   return fast::PackLinearWeightQ8_0Int(blocks, N, K);
 }
+std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K) {
+  return fast::PackLinearWeightQ8MinInt(blocks, N, K);
+}
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightF16(W, N, K);
 }

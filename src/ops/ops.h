@@ -29,6 +29,8 @@ struct PackedWeightView {
   // q8_0 weights in the integer-product panels: LinearOp quantizes x to int8 per 32-block and
   // multiplies in integers (VNNI), ~3x the f32 rate, with the drift stated in gemm_q8_int.h.
   const uint8_t* q8_0_int = nullptr;
+  // q4_1 / q5_1 weights (w = q * d + m) in integer-product panels with mins (same int8 path).
+  const uint8_t* q8_min_int = nullptr;
 };
 
 // y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
@@ -51,6 +53,9 @@ std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int6
 // dot-product instruction (AVX-512 VNNI); empty otherwise (use PackLinearWeightQ8_0).
 bool Q8IntegerProductsAvailable();
 std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
+// From blocks of 40 bytes (f32 d, f32 m, 32 int8 q: w = q * d + m), as model/ggml_types makes
+// them of q4_1 / q5_1; empty without a fast integer path.
+std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
 void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,

@@ -33,9 +33,11 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
             float* y, int64_t ldy, PackedWeightView packed_w) {
   // Split the output columns: every thread streams a disjoint part of W (the large operand in
   // decoding), reading all of x, which is small or cache-resident.
-  if (packed_w.q8_0_int != nullptr) {
+  if (packed_w.q8_0_int != nullptr || packed_w.q8_min_int != nullptr) {
     // x is quantized once (rows split across threads), then every thread multiplies all of it
     // by its columns' panels.
+    const bool with_mins = packed_w.q8_0_int == nullptr;
+    const uint8_t* panels = with_mins ? packed_w.q8_min_int : packed_w.q8_0_int;
     const int64_t nb = K / 32;
     std::vector<int8_t> qx(static_cast<size_t>(M * K));
     std::vector<float> sx(static_cast<size_t>(M * nb));
@@ -45,8 +47,8 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
                               cx.data() + m0 * nb);
     });
     ForRange(pool, N, kernels::kQ8IntPanelWidth, [&](int64_t n0, int64_t n1) {
-      kernels::GemmQ8Int(kQ8IntIsa, qx.data(), sx.data(), cx.data(), K, packed_w.q8_0_int, N, bias, y, ldy, 0, M, n0,
-                         n1);
+      kernels::GemmQ8Int(kQ8IntIsa, qx.data(), sx.data(), cx.data(), K, panels, N, bias, y, ldy, 0, M, n0, n1,
+                         with_mins);
     });
     return;
   }
@@ -75,6 +77,7 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
 
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out) {
   if (packed_w.q8_0_int != nullptr) return kernels::UnpackColumnQ8Int(packed_w.q8_0_int, K, n, out);
+  if (packed_w.q8_min_int != nullptr) return kernels::UnpackColumnQ8Int(packed_w.q8_min_int, K, n, out, true);
   if (packed_w.q8_0 != nullptr) return kernels::UnpackColumnQ8(kIsa, packed_w.q8_0, K, n, out);
   if (packed_w.f16 != nullptr) return kernels::UnpackColumnF16(kIsa, packed_w.f16, K, n, out);
   kernels::UnpackColumn(kIsa, packed_w.f32, K, n, out);
@@ -92,6 +95,13 @@ std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, i
   if (!Q8IntegerProductsAvailable()) return {};
   std::vector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N));
   kernels::PackQ8_0Int(blocks, N, K, packed.data());
+  return packed;
+}
+
+std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K) {
+  if (!Q8IntegerProductsAvailable()) return {};
+  std::vector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N, /*with_mins=*/true));
+  kernels::PackQ8MinInt(blocks, N, K, packed.data());
   return packed;
 }
 

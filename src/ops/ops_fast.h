@@ -16,6 +16,7 @@ std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
 std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 bool Q8IntegerProductsAvailable();
 std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
+std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
 void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
                float* y);
 void Gelu(ThreadPool* pool, float* x, int64_t n);

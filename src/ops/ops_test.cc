@@ -120,6 +120,33 @@ TEST_P(OpsTest, LinearQ8_0) {
     std::vector<float> row(K);
     UnpackWeightRow({nullptr, nullptr, nullptr, int_panels.data()}, K, N - 1, row.data());
     for (int k = 0; k < K; ++k) ASSERT_EQ(row[k], Wq[static_cast<size_t>(N - 1) * K + k]);
+
+    // The same weights with an offset per block (q5_1-style: w = q * d + m, q in 0..31).
+    std::vector<uint8_t> min_blocks(static_cast<size_t>(N) * (K / 32) * 40);
+    std::vector<float> Wm(W.size());
+    for (int n = 0; n < N; ++n) {
+      for (int blk = 0; blk < K / 32; ++blk) {
+        const float* w = W.data() + static_cast<size_t>(n) * K + blk * 32;
+        const float lo = *std::min_element(w, w + 32), hi = *std::max_element(w, w + 32);
+        const float d = (hi - lo) / 31.0f;
+        uint8_t* out = min_blocks.data() + (static_cast<size_t>(n) * (K / 32) + blk) * 40;
+        std::memcpy(out, &d, 4);
+        std::memcpy(out + 4, &lo, 4);
+        for (int k = 0; k < 32; ++k) {
+          const int q = std::max(0, std::min(31, static_cast<int>(std::lround((w[k] - lo) / d))));
+          out[8 + k] = static_cast<uint8_t>(q);
+          Wm[static_cast<size_t>(n) * K + blk * 32 + k] = static_cast<float>(q) * d + lo;
+        }
+      }
+    }
+    std::vector<float> want_m(M * (N + 3)), got_m(M * (N + 3));
+    LinearOp(ref_, x.data(), M, K, Wm.data(), N, b.data(), want_m.data(), N + 3);
+    const std::vector<uint8_t> min_panels = PackLinearWeightQ8MinInt(min_blocks.data(), N, K);
+    LinearOp(fast_, x.data(), M, K, nullptr, N, b.data(), got_m.data(), N + 3,
+             {nullptr, nullptr, nullptr, nullptr, min_panels.data()});
+    EXPECT_LT(Nmse(got_m, want_m), 1e-4) << "q5_1-style integer " << M << "x" << K << "x" << N;
+    UnpackWeightRow({nullptr, nullptr, nullptr, nullptr, min_panels.data()}, K, 0, row.data());
+    for (int k = 0; k < K; ++k) ASSERT_EQ(row[k], Wm[k]);
   }
 }
 
