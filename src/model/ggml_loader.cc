@@ -18,11 +18,13 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "model/ggml_types.h"
 #include "ops/ops.h"
+#include "util/mapped_file.h"
 
 namespace wisp {
 namespace {
@@ -292,6 +294,8 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     if (rec.type == GgmlType::kQ8_0 && borrow_f32) t->q8_0_blocks = rec.data;
     // q4_0 / q5_0 matrices are exactly q8_0 blocks with the same scale: they run on the q8_0
     // kernels (and never as an f32 copy when packed-only).
+    const size_t bytes = GgmlTensorBytes(rec.type, n);
+    if (packed_only && matrices.count(t) != 0) PrefaultMappedRange(rec.data, bytes);
     // Only matrices whose rows are whole blocks (PackMatrix's condition; the conv kernels are not).
     const bool blocked_matrix = borrow_f32 && matrices.count(t) != 0 && (n / t->shape[0]) % 32 == 0;
     const bool repack = rec.type != GgmlType::kQ8_0 && CanRepackAsQ8_0(rec.type) && blocked_matrix;
@@ -310,20 +314,30 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       t->q8_min_blocks = repacked->back().data();
     }
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
-    const size_t bytes = GgmlTensorBytes(rec.type, n);
+    if (rec.type == GgmlType::kF16 && borrow_f32 && matrices.count(t) != 0 &&
+        reinterpret_cast<uintptr_t>(rec.data) % alignof(uint16_t) == 0) {
+      t->f16_data = reinterpret_cast<const uint16_t*>(rec.data);  // packed from the mapping
+    }
     if (packed_only && matrices.count(t) != 0) {
       // Pack straight away, from the q8_0 blocks or a temporary f32 row set, then drop both the
       // temporary and the file's pages: the panels are the only copy left.
-      std::vector<float> tmp;
-      if (t->q8_0_blocks == nullptr && t->q8_min_blocks == nullptr) {
-        tmp.resize(static_cast<size_t>(n));
-        DequantizeRow(rec.type, rec.data, tmp.data(), n);
-        t->data = tmp.data();
+      // f32 is packed straight from the mapping; other types from an uninitialised temporary
+      // (zero-filling it first would be a second pass over tens of MB).
+      std::unique_ptr<float[]> tmp;
+      if (t->q8_0_blocks == nullptr && t->q8_min_blocks == nullptr && t->f16_data == nullptr) {
+        if (rec.type == GgmlType::kF32 && aligned) {
+          t->data = reinterpret_cast<const float*>(rec.data);
+        } else {
+          tmp.reset(new float[static_cast<size_t>(n)]);
+          DequantizeRow(rec.type, rec.data, tmp.get(), n);
+          t->data = tmp.get();
+        }
       }
       PackMatrix(t, &w);
       t->data = nullptr;
       t->q8_0_blocks = nullptr;
       t->q8_min_blocks = nullptr;
+      t->f16_data = nullptr;
       if (repack || repack_mins) repacked->pop_back();  // packed: the repacked blocks have served
       ReleaseMappedRange(rec.data, bytes);
       ++stats.tensors_converted;
@@ -368,6 +382,7 @@ Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size
   ForEachMatrix(&model->weights, [&](Tensor* t) {
     if (temporary.count(t->q8_0_blocks) != 0) t->q8_0_blocks = nullptr;
     t->q8_min_blocks = nullptr;
+    t->f16_data = nullptr;  // the mapping's pages may be released; only the panels are used
   });
   return model;
 }

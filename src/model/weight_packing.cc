@@ -24,6 +24,9 @@ void PackMatrix(Tensor* t, ModelWeights* weights) {
   } else if (t->q8_0_blocks != nullptr && cols % 32 == 0) {
     weights->owned_q8_0.push_back(PackLinearWeightQ8_0(t->q8_0_blocks, rows, cols));
     t->packed_q8_0 = weights->owned_q8_0.back().data();
+  } else if (t->stored_as_f16 && t->f16_data != nullptr) {
+    weights->owned_f16.push_back(PackLinearWeightHalf(t->f16_data, rows, cols));
+    t->packed_f16 = weights->owned_f16.back().data();
   } else if (t->data == nullptr) {
     return;
   } else if (t->stored_as_f16) {

@@ -69,6 +69,9 @@ std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, 
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightF16(W, N, K);
 }
+std::vector<uint16_t> PackLinearWeightHalf(const uint16_t* W, int64_t N, int64_t K) {
+  return fast::PackLinearWeightHalf(W, N, K);
+}
 
 void PrepareKv(const OpContext& ctx, const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t n_kv,
                int n_heads, int64_t head_dim, PreparedKv* out) {

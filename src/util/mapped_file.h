@@ -31,5 +31,8 @@ class MappedFile {
 // private file mapping: after the loader has packed a tensor, its file pages need not stay in
 // memory. Reading the range again later re-reads the file.
 void ReleaseMappedRange(const void* p, size_t n);
+// Maps in the pages of a range about to be read, in one call (MADV_POPULATE_READ, Linux 5.14+)
+// instead of one page fault per 4 KiB; a no-op where the kernel lacks it.
+void PrefaultMappedRange(const void* p, size_t n);
 
 }  // namespace wisp
