@@ -173,8 +173,9 @@ void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out, 
     if (with_mins) std::memcpy(&min, blk + kScaleBytes + j * 4, 4);
     for (int k = 0; k < 32; ++k) {
       const int q = int{blk[head + (k / 4) * kNR * 4 + j * 4 + k % 4]} - 128;
-      // As ggml dequantizes: q * d for q8_0, q * d + m for q4_1 / q5_1.
-      out[b * 32 + k] = with_mins ? static_cast<float>(q) * scale + min : static_cast<float>(q) * scale;
+      // As ggml dequantizes: q * d for q8_0, q * d + m for q4_1 / q5_1 (one explicit fma, so the
+      // compiler's contraction choices cannot make two builds round differently).
+      out[b * 32 + k] = with_mins ? std::fma(static_cast<float>(q), scale, min) : static_cast<float>(q) * scale;
     }
   }
 }

@@ -170,7 +170,7 @@ TEST(GemmQ8Int, WithMinsMatchesDefinitionOnEveryIsa) {
         for (int k = 0; k < 32; ++k) {
           const int8_t q = static_cast<int8_t>(qdist(rng));
           blk[8 + k] = static_cast<uint8_t>(q);
-          W[static_cast<size_t>(n) * K + b * 32 + k] = static_cast<float>(q) * d + m;
+          W[static_cast<size_t>(n) * K + b * 32 + k] = std::fma(static_cast<float>(q), d, m);
         }
       }
     }

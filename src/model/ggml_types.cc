@@ -113,7 +113,7 @@ void DequantQ4_1(const uint8_t* b, float* y) {
   const float m = F16ToF32(LoadU16(b + 2));
   int8_t q[32];
   IntsQ4_1(b, q);
-  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d + m;
+  for (int j = 0; j < 32; ++j) y[j] = std::fma(static_cast<float>(q[j]), d, m);  // one rounding everywhere
 }
 
 void DequantQ5_0(const uint8_t* b, float* y) {
@@ -128,7 +128,7 @@ void DequantQ5_1(const uint8_t* b, float* y) {
   const float m = F16ToF32(LoadU16(b + 2));
   int8_t q[32];
   IntsQ5_1(b, q);
-  for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * d + m;
+  for (int j = 0; j < 32; ++j) y[j] = std::fma(static_cast<float>(q[j]), d, m);  // one rounding everywhere
 }
 
 void DequantQ8_0(const uint8_t* b, float* y) {

@@ -135,7 +135,7 @@ TEST_P(OpsTest, LinearQ8_0) {
         for (int k = 0; k < 32; ++k) {
           const int q = std::max(0, std::min(31, static_cast<int>(std::lround((w[k] - lo) / d))));
           out[8 + k] = static_cast<uint8_t>(q);
-          Wm[static_cast<size_t>(n) * K + blk * 32 + k] = static_cast<float>(q) * d + lo;
+          Wm[static_cast<size_t>(n) * K + blk * 32 + k] = std::fma(static_cast<float>(q), d, lo);
         }
       }
     }
