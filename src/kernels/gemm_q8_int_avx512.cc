@@ -106,9 +106,11 @@ void Gemm(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const
   const int64_t panel_bytes = nb * BlockBytes(kMins);
   // Rows in blocks so a block's quantized activations stay in L2 while every panel of the
   // job's columns streams past them.
+  // A thin last block joins the one before (as in the f32 panel GEMM): 128 rows as 96 + 32
+  // would stream the whole B a second time.
   constexpr int64_t kMBlock = 16 * kRows;
-  for (int64_t mb = m0; mb < m1; mb += kMBlock) {
-    const int64_t me = mb + kMBlock < m1 ? mb + kMBlock : m1;
+  for (int64_t mb = m0, me = m0; mb < m1; mb = me) {
+    me = m1 - mb < kMBlock + kMBlock / 2 ? m1 : mb + kMBlock;
     for (int64_t n = n0; n < n1; n += kNR) {
       const uint8_t* panel = packed + (n / kNR) * panel_bytes;
       const int cols = static_cast<int>(n1 - n < kNR ? n1 - n : kNR);
