@@ -59,13 +59,12 @@ float HalfToFloat(uint16_t h) {
 }
 
 namespace {
-// packed = panels of W^T with each value through convert. In blocks of 16 k: the block's panel
+// packed = panels of W^T, W[n][k] = load(n, k). In blocks of 16 k: the block's panel
 // rows (16 x nr values, 2 KiB for f32 on AVX-512) stay in L1 while every column writes its 16
 // values into them; column by column over all of K would evict each row between two writes once
 // K is large (a 1536-row f32 panel is 192 KiB).
-template <typename In, typename Out, typename Convert>
-void PackTransposedBlocked(int64_t nr, const In* W, int64_t ldw, int64_t N, int64_t K, Out* packed,
-                           Convert convert) {
+template <typename Out, typename Load>
+void PackTransposedBlocked(int64_t nr, int64_t N, int64_t K, Out* packed, Load load) {
   constexpr int64_t kBlock = 16;
   for (int64_t p = 0; p * nr < N; ++p) {
     Out* panel = packed + p * K * nr;
@@ -74,8 +73,7 @@ void PackTransposedBlocked(int64_t nr, const In* W, int64_t ldw, int64_t N, int6
       for (int64_t j = 0; j < nr; ++j) {
         const int64_t n = p * nr + j;
         if (n < N) {
-          const In* w = W + n * ldw;
-          for (int64_t k = k0; k < k1; ++k) panel[k * nr + j] = convert(w[k]);
+          for (int64_t k = k0; k < k1; ++k) panel[k * nr + j] = load(n, k);
         } else {
           for (int64_t k = k0; k < k1; ++k) panel[k * nr + j] = Out{0};
         }
@@ -98,11 +96,16 @@ void UnpackColumnF16(Isa isa, const uint16_t* packed, int64_t K, int64_t n, floa
 }
 
 void PackTransposedF16(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
-  PackTransposedBlocked(PanelWidth(isa), W, ldw, N, K, packed, [](float v) { return FloatToHalf(v); });
+  PackTransposedBlocked(PanelWidth(isa), N, K, packed,
+                        [&](int64_t n, int64_t k) { return FloatToHalf(W[n * ldw + k]); });
 }
 
-void PackTransposedHalf(Isa isa, const uint16_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
-  PackTransposedBlocked(PanelWidth(isa), W, ldw, N, K, packed, [](uint16_t v) { return v; });
+void PackTransposedHalf(Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
+  PackTransposedBlocked(PanelWidth(isa), N, K, packed, [&](int64_t n, int64_t k) {
+    uint16_t h;  // the file's halves may sit at odd addresses
+    std::memcpy(&h, W + 2 * (n * ldw + k), 2);
+    return h;
+  });
 }
 
 void GemmPackedF16(Isa isa, const float* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
@@ -134,7 +137,7 @@ size_t PackedSize(Isa isa, int64_t K, int64_t N) {
 }
 
 void PackTransposed(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, float* packed) {
-  PackTransposedBlocked(PanelWidth(isa), W, ldw, N, K, packed, [](float v) { return v; });
+  PackTransposedBlocked(PanelWidth(isa), N, K, packed, [&](int64_t n, int64_t k) { return W[n * ldw + k]; });
 }
 
 void PackRowMajor(Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, float* packed) {

@@ -26,8 +26,9 @@ void PackRowMajor(Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, fl
 // Packs B = W^T into IEEE half-precision panels (same layout, 2 bytes a value). For weights
 // stored as f16 in the model file this is exact, and halves the bytes a decoding step reads.
 void PackTransposedF16(Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
-// The same from W already in half precision (a model file's f16 tensor): a copy, no rounding.
-void PackTransposedHalf(Isa isa, const uint16_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
+// The same from W already in half precision (a model file's f16 tensor, as little-endian bytes
+// at any alignment; ldw in elements): a copy, no rounding.
+void PackTransposedHalf(Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
 
 // Rows [m0, m1) and columns [n0, n1) of C (ldc) = A (lda) · B[0:K, :]; n0 must be a multiple
 // of NR. packed_k is the K the matrix was packed with (the panel stride); K <= packed_k uses

@@ -314,9 +314,8 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
       t->q8_min_blocks = repacked->back().data();
     }
     const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
-    if (rec.type == GgmlType::kF16 && borrow_f32 && matrices.count(t) != 0 &&
-        reinterpret_cast<uintptr_t>(rec.data) % alignof(uint16_t) == 0) {
-      t->f16_data = reinterpret_cast<const uint16_t*>(rec.data);  // packed from the mapping
+    if (rec.type == GgmlType::kF16 && borrow_f32 && matrices.count(t) != 0) {
+      t->f16_data = rec.data;  // packed from the mapping
     }
     if (packed_only && matrices.count(t) != 0) {
       // Pack straight away, from the q8_0 blocks or a temporary f32 row set, then drop both the

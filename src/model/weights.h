@@ -44,8 +44,9 @@ struct Tensor {
   bool stored_as_f16 = false;        // the file holds this tensor in f16
   // The file's q8_0 blocks (in the mapping; null when not q8_0 or not file-backed).
   const uint8_t* q8_0_blocks = nullptr;
-  // The file's f16 values (in the mapping), while loading only: packed without an f32 copy.
-  const uint16_t* f16_data = nullptr;
+  // The file's f16 values (bytes in the mapping, any alignment), while loading only: packed
+  // without an f32 copy.
+  const uint8_t* f16_data = nullptr;
   // q4_1 / q5_1 tensors as 40-byte blocks (f32 d, f32 m, int8 q), while loading only.
   const uint8_t* q8_min_blocks = nullptr;
   int ndim = 0;

@@ -69,7 +69,7 @@ std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, 
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightF16(W, N, K);
 }
-std::vector<uint16_t> PackLinearWeightHalf(const uint16_t* W, int64_t N, int64_t K) {
+std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightHalf(W, N, K);
 }
 

@@ -47,8 +47,9 @@ void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out
 // weight at model load, never per call. The f16 form rounds W to half precision.
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
-// The same from W stored in half precision (a model file's f16 tensor): no rounding, no f32 copy.
-std::vector<uint16_t> PackLinearWeightHalf(const uint16_t* W, int64_t N, int64_t K);
+// The same from W stored in half precision (a model file's f16 bytes, any alignment): no rounding,
+// no f32 copy.
+std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K);
 // From ggml q8_0 blocks (N rows of K/32 blocks of 34 bytes); K a multiple of 32.
 std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 // The integer-product panels (PackedWeightView::q8_0_int), if this CPU has a fast integer

@@ -117,7 +117,7 @@ std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) 
   return packed;
 }
 
-std::vector<uint16_t> PackLinearWeightHalf(const uint16_t* W, int64_t N, int64_t K) {
+std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
   std::vector<uint16_t> packed(kernels::PackedSize(kIsa, K, N));
   kernels::PackTransposedHalf(kIsa, W, K, N, K, packed.data());
   return packed;

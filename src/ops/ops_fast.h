@@ -13,7 +13,7 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
 std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out);
 std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
-std::vector<uint16_t> PackLinearWeightHalf(const uint16_t* W, int64_t N, int64_t K);
+std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K);
 std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 bool Q8IntegerProductsAvailable();
 std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
