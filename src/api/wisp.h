@@ -69,7 +69,9 @@ wisp_params wisp_params_default(void);
 
 /* Loads a whisper.cpp ggml model file. tokenizer_file: a tiktoken ranks file (gpt2.tiktoken /
  * multilingual.tiktoken) or NULL to look next to the model and in $WISP_ASSETS, falling back to
- * the vocabulary in the model file. */
+ * the vocabulary in the model file. Quantized models (q8_0, q5_x, q4_x) multiply in integers on
+ * int8-rounded activations where the CPU has AVX-512 VNNI, as whisper.cpp does (the CLI's
+ * --q8-exact is not exposed here yet). */
 wisp_status wisp_model_load(const char* model_path, const char* tokenizer_file, wisp_model** out_model,
                             char** error_message);
 void wisp_model_free(wisp_model* model);
