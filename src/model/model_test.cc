@@ -70,7 +70,7 @@ class RandomModel {
     std::normal_distribution<float> dist(0.f, scale);
     std::vector<float> v(t.numel());
     for (auto& x : v) x = offset + dist(rng_);
-    w.owned.push_back(std::move(v));
+    w.owned.emplace_back(v.begin(), v.end());
     t.data = w.owned.back().data();
     return t;
   }

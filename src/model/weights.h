@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "util/huge_page_allocator.h"
 #include "util/mapped_file.h"
 
 namespace wisp {
@@ -115,9 +116,9 @@ struct ModelWeights {
 
   // Storage behind the views above.
   std::unique_ptr<MappedFile> file;
-  std::vector<std::vector<float>> owned;
-  std::vector<std::vector<uint16_t>> owned_f16;  // f16 GEMM panels
-  std::vector<std::vector<uint8_t>> owned_q8_0;  // q8_0 GEMM panels
+  std::vector<PanelVector<float>> owned;
+  std::vector<PanelVector<uint16_t>> owned_f16;  // f16 GEMM panels
+  std::vector<PanelVector<uint8_t>> owned_q8_0;  // q8_0 GEMM panels
 };
 
 }  // namespace wisp

@@ -52,24 +52,24 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
   reference::Attention(q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
 }
 
-std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) { return fast::PackLinearWeight(W, N, K); }
+PanelVector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) { return fast::PackLinearWeight(W, N, K); }
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out) {
   fast::UnpackWeightRow(packed_w, K, n, out);
 }
-std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
+PanelVector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
   return fast::PackLinearWeightQ8_0(blocks, N, K);
 }
 bool Q8IntegerProductsAvailable() { return fast::Q8IntegerProductsAvailable(); }
-std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K) {
+PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K) {
   return fast::PackLinearWeightQ8_0Int(blocks, N, K);
 }
-std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K) {
+PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K) {
   return fast::PackLinearWeightQ8MinInt(blocks, N, K);
 }
-std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
+PanelVector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightF16(W, N, K);
 }
-std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
+PanelVector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightHalf(W, N, K);
 }
 

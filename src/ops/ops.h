@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/profiler.h"
+#include "util/huge_page_allocator.h"
 #include "util/thread_pool.h"
 
 namespace wisp {
@@ -45,20 +46,20 @@ void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out
 
 // W (N, K) in the fast backend's GEMM panel layout, for LinearOp's packed_w. Done once per
 // weight at model load, never per call. The f16 form rounds W to half precision.
-std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
-std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
+PanelVector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
+PanelVector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
 // The same from W stored in half precision (a model file's f16 bytes, any alignment): no rounding,
 // no f32 copy.
-std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K);
+PanelVector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K);
 // From ggml q8_0 blocks (N rows of K/32 blocks of 34 bytes); K a multiple of 32.
-std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
+PanelVector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 // The integer-product panels (PackedWeightView::q8_0_int), if this CPU has a fast integer
 // dot-product instruction (AVX-512 VNNI); empty otherwise (use PackLinearWeightQ8_0).
 bool Q8IntegerProductsAvailable();
-std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
+PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
 // From blocks of 40 bytes (f32 d, f32 m, 32 int8 q: w = q * d + m), as model/ggml_types makes
 // them of q4_1 / q5_1; empty without a fast integer path.
-std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
+PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
 void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,

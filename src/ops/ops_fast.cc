@@ -89,42 +89,42 @@ void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out
   kernels::UnpackColumn(kIsa, packed_w.f32, K, n, out);
 }
 
-std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
-  std::vector<uint8_t> packed(kernels::PackedSizeQ8(kIsa, K, N));
+PanelVector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K) {
+  PanelVector<uint8_t> packed(kernels::PackedSizeQ8(kIsa, K, N));
   kernels::PackQ8_0(kIsa, blocks, N, K, packed.data());
   return packed;
 }
 
 bool Q8IntegerProductsAvailable() { return kQ8IntIsa != kernels::Q8IntIsa::kGeneric; }
 
-std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K) {
+PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K) {
   if (!Q8IntegerProductsAvailable()) return {};
-  std::vector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N));
+  PanelVector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N));
   kernels::PackQ8_0Int(blocks, N, K, packed.data());
   return packed;
 }
 
-std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K) {
+PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K) {
   if (!Q8IntegerProductsAvailable()) return {};
-  std::vector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N, /*with_mins=*/true));
+  PanelVector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N, /*with_mins=*/true));
   kernels::PackQ8MinInt(blocks, N, K, packed.data());
   return packed;
 }
 
-std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
-  std::vector<uint16_t> packed(kernels::PackedSize(kIsa, K, N));
+PanelVector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) {
+  PanelVector<uint16_t> packed(kernels::PackedSize(kIsa, K, N));
   kernels::PackTransposedF16(kIsa, W, K, N, K, packed.data());
   return packed;
 }
 
-std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
-  std::vector<uint16_t> packed(kernels::PackedSize(kIsa, K, N));
+PanelVector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
+  PanelVector<uint16_t> packed(kernels::PackedSize(kIsa, K, N));
   kernels::PackTransposedHalf(kIsa, W, K, N, K, packed.data());
   return packed;
 }
 
-std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) {
-  std::vector<float> packed(kernels::PackedSize(kIsa, K, N));
+PanelVector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) {
+  PanelVector<float> packed(kernels::PackedSize(kIsa, K, N));
   kernels::PackTransposed(kIsa, W, K, N, K, packed.data());
   return packed;
 }

@@ -10,14 +10,14 @@ namespace wisp::fast {
 
 void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
             float* y, int64_t ldy, PackedWeightView packed_w);
-std::vector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
+PanelVector<float> PackLinearWeight(const float* W, int64_t N, int64_t K);
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out);
-std::vector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
-std::vector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K);
-std::vector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
+PanelVector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K);
+PanelVector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K);
+PanelVector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 bool Q8IntegerProductsAvailable();
-std::vector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
-std::vector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
+PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
+PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
 void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
                float* y);
 void Gelu(ThreadPool* pool, float* x, int64_t n);

@@ -58,12 +58,12 @@ TEST_P(OpsTest, Linear) {
     LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y1.data(), N + 3);
     LinearOp(ref_, x.data(), M, K, W.data(), N, b.data(), y2.data(), N + 3);
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << M << "x" << K << "x" << N;
-    const std::vector<float> packed = PackLinearWeight(W.data(), N, K);
+    const auto packed = PackLinearWeight(W.data(), N, K);
     std::vector<float> y3(M * (N + 3));
     LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y3.data(), N + 3, {packed.data(), nullptr});
     EXPECT_LT(Nmse(y3, y2), kMaxNmse) << "packed " << M << "x" << K << "x" << N;
     // f16 panels of W: the same as the reference on W rounded to f16.
-    const std::vector<uint16_t> packed16 = PackLinearWeightF16(W.data(), N, K);
+    const auto packed16 = PackLinearWeightF16(W.data(), N, K);
     std::vector<float> W16 = W;
     for (auto& v : W16) v = kernels::HalfToFloat(kernels::FloatToHalf(v));
     std::vector<float> y5(M * (N + 3)), y6(M * (N + 3));
@@ -105,10 +105,10 @@ TEST_P(OpsTest, LinearQ8_0) {
     const std::vector<uint8_t> blocks = QuantizeQ8_0(W, N, K, &Wq);
     std::vector<float> want(M * (N + 3)), exact(M * (N + 3)), integer(M * (N + 3));
     LinearOp(ref_, x.data(), M, K, Wq.data(), N, b.data(), want.data(), N + 3);
-    const std::vector<uint8_t> panels = PackLinearWeightQ8_0(blocks.data(), N, K);
+    const auto panels = PackLinearWeightQ8_0(blocks.data(), N, K);
     LinearOp(fast_, x.data(), M, K, nullptr, N, b.data(), exact.data(), N + 3, {nullptr, nullptr, panels.data()});
     EXPECT_LT(Nmse(exact, want), kMaxNmse) << "q8_0 exact " << M << "x" << K << "x" << N;
-    const std::vector<uint8_t> int_panels = PackLinearWeightQ8_0Int(blocks.data(), N, K);
+    const auto int_panels = PackLinearWeightQ8_0Int(blocks.data(), N, K);
     if (!Q8IntegerProductsAvailable()) {
       EXPECT_TRUE(int_panels.empty());
       continue;
@@ -141,7 +141,7 @@ TEST_P(OpsTest, LinearQ8_0) {
     }
     std::vector<float> want_m(M * (N + 3)), got_m(M * (N + 3));
     LinearOp(ref_, x.data(), M, K, Wm.data(), N, b.data(), want_m.data(), N + 3);
-    const std::vector<uint8_t> min_panels = PackLinearWeightQ8MinInt(min_blocks.data(), N, K);
+    const auto min_panels = PackLinearWeightQ8MinInt(min_blocks.data(), N, K);
     LinearOp(fast_, x.data(), M, K, nullptr, N, b.data(), got_m.data(), N + 3,
              {nullptr, nullptr, nullptr, nullptr, min_panels.data()});
     EXPECT_LT(Nmse(got_m, want_m), 1e-4) << "q5_1-style integer " << M << "x" << K << "x" << N;
@@ -176,7 +176,7 @@ TEST_P(OpsTest, Conv1dK3) {
     Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y1.data());
     Conv1dK3(ref_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y2.data());
     EXPECT_LT(Nmse(y1, y2), kMaxNmse) << "stride " << stride;
-    const std::vector<float> packed = PackLinearWeight(W.data(), c_out, 3 * c_in);
+    const auto packed = PackLinearWeight(W.data(), c_out, 3 * c_in);
     std::vector<float> y4(y1.size());
     Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y4.data(),
              {packed.data(), nullptr});
