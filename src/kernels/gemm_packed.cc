@@ -59,25 +59,19 @@ float HalfToFloat(uint16_t h) {
 }
 
 namespace {
-// packed = panels of W^T, W[n][k] = load(n, k). In blocks of 16 k: the block's panel
-// rows (16 x nr values, 2 KiB for f32 on AVX-512) stay in L1 while every column writes its 16
-// values into them; column by column over all of K would evict each row between two writes once
-// K is large (a 1536-row f32 panel is 192 KiB).
+// packed = panels of W^T, W[n][k] = load(n, k). Dimension k outer, the panel's nr rows inner:
+// the writes are contiguous, and each pass over k touches the same nr source cache lines (2 KiB
+// for f32 on AVX-512), which stay in L1 for the next 15 k; their misses overlap instead of
+// arriving one row at a time (attention's key rows sit 4.6 KB apart in the fused QKV matrix).
 template <typename Out, typename Load>
 void PackTransposedBlocked(int64_t nr, int64_t N, int64_t K, Out* packed, Load load) {
-  constexpr int64_t kBlock = 16;
   for (int64_t p = 0; p * nr < N; ++p) {
     Out* panel = packed + p * K * nr;
-    for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
-      const int64_t k1 = k0 + kBlock < K ? k0 + kBlock : K;
-      for (int64_t j = 0; j < nr; ++j) {
-        const int64_t n = p * nr + j;
-        if (n < N) {
-          for (int64_t k = k0; k < k1; ++k) panel[k * nr + j] = load(n, k);
-        } else {
-          for (int64_t k = k0; k < k1; ++k) panel[k * nr + j] = Out{0};
-        }
-      }
+    const int64_t cols = N - p * nr < nr ? N - p * nr : nr;
+    for (int64_t k = 0; k < K; ++k) {
+      Out* dst = panel + k * nr;
+      for (int64_t j = 0; j < cols; ++j) dst[j] = load(p * nr + j, k);
+      for (int64_t j = cols; j < nr; ++j) dst[j] = Out{0};
     }
   }
 }

@@ -22,10 +22,6 @@ void GemmQ8IntAvx512Vnni(const int8_t* qa, const float* sa, const int32_t* ca, i
 namespace {
 
 constexpr int kNR = kQ8IntPanelWidth;
-constexpr int64_t kScaleBytes = kNR * 4;
-// Bytes before a block's integers (scales [+ mins]) and of a whole block: 1152 or 1280.
-constexpr int64_t HeadBytes(bool with_mins) { return with_mins ? 2 * kScaleBytes : kScaleBytes; }
-constexpr int64_t BlockBytes(bool with_mins) { return HeadBytes(with_mins) + 32 * kNR; }
 
 #if defined(__x86_64__)
 // AVX-512 VNNI (vpdpbusd) and BW (the byte moves of quantization) by CPUID leaf 7: ECX bit 11,
@@ -63,7 +59,7 @@ void QuantizeRowsGeneric(const float* A, int64_t lda, int64_t M, int64_t K, int8
 void GemmQ8IntGeneric(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
                       const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                       bool with_mins) {
-  const int64_t nb = K / 32, head = HeadBytes(with_mins), block_bytes = BlockBytes(with_mins);
+  const int64_t nb = K / 32, head = Q8IntHeadBytes(with_mins), block_bytes = Q8IntBlockBytes(with_mins);
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* panel = packed + (n / kNR) * nb * block_bytes;
     const int64_t j = n % kNR;
@@ -83,7 +79,7 @@ void GemmQ8IntGeneric(const int8_t* qa, const float* sa, const int32_t* ca, int6
         acc = std::fma(static_cast<float>(isum), sw * s, acc);
         if (with_mins) {
           float mw;
-          std::memcpy(&mw, blk + kScaleBytes + j * 4, 4);
+          std::memcpy(&mw, blk + kQ8IntScaleBytes + j * 4, 4);
           acc = std::fma(mw, s * static_cast<float>(-ca[m * nb + b] / 128), acc);
         }
       }
@@ -95,8 +91,8 @@ void GemmQ8IntGeneric(const int8_t* qa, const float* sa, const int32_t* ca, int6
 // Writes one block of a panel: scales, mins (if any), integers as q + 128.
 void WritePanelBlock(uint8_t* out, int64_t j, float scale, const float* min, const int8_t* q) {
   std::memcpy(out + j * 4, &scale, 4);
-  if (min != nullptr) std::memcpy(out + kScaleBytes + j * 4, min, 4);
-  const int64_t head = HeadBytes(min != nullptr);
+  if (min != nullptr) std::memcpy(out + kQ8IntScaleBytes + j * 4, min, 4);
+  const int64_t head = Q8IntHeadBytes(min != nullptr);
   for (int k = 0; k < 32; ++k) out[head + (k / 4) * kNR * 4 + j * 4 + k % 4] = static_cast<uint8_t>(q[k] + 128);
 }
 
@@ -119,58 +115,54 @@ int SupportedQ8IntIsas(Q8IntIsa* out, int max) {
 }
 
 size_t PackedSizeQ8Int(int64_t K, int64_t N, bool with_mins) {
-  return static_cast<size_t>((N + kNR - 1) / kNR * (K / 32) * BlockBytes(with_mins));
+  return static_cast<size_t>((N + kNR - 1) / kNR * (K / 32) * Q8IntBlockBytes(with_mins));
 }
 
-void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
+namespace {
+// Every panel block of an (N x K) weight from read(n, b, &scale, &min, q) (columns past N: zero).
+template <typename ReadBlock>
+void PackPanels(int64_t N, int64_t K, bool with_mins, uint8_t* packed, ReadBlock read) {
   const int64_t nb = K / 32;
   for (int64_t p = 0; p * kNR < N; ++p) {
     for (int64_t b = 0; b < nb; ++b) {
       for (int64_t j = 0; j < kNR; ++j) {
-        const int64_t n = p * kNR + j;
-        float scale = 0.0f;
+        float scale = 0.0f, min = 0.0f;
         int8_t q[32] = {};
-        if (n < N) {
-          const uint8_t* src = blocks + (n * nb + b) * 34;
-          uint16_t d;
-          std::memcpy(&d, src, 2);
-          scale = HalfToFloat(d);
-          std::memcpy(q, src + 2, 32);
-        }
-        WritePanelBlock(packed + (p * nb + b) * BlockBytes(false), j, scale, nullptr, q);
+        if (p * kNR + j < N) read(p * kNR + j, b, &scale, &min, q);
+        WritePanelBlock(packed + (p * nb + b) * Q8IntBlockBytes(with_mins), j, scale, with_mins ? &min : nullptr, q);
       }
     }
   }
+}
+}  // namespace
+
+void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
+  PackPanels(N, K, false, packed, [&](int64_t n, int64_t b, float* scale, float*, int8_t* q) {
+    const uint8_t* src = blocks + (n * (K / 32) + b) * 34;
+    uint16_t d;
+    std::memcpy(&d, src, 2);
+    *scale = HalfToFloat(d);
+    std::memcpy(q, src + 2, 32);
+  });
 }
 
 void PackQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed) {
-  const int64_t nb = K / 32;
-  for (int64_t p = 0; p * kNR < N; ++p) {
-    for (int64_t b = 0; b < nb; ++b) {
-      for (int64_t j = 0; j < kNR; ++j) {
-        const int64_t n = p * kNR + j;
-        float scale = 0.0f, min = 0.0f;
-        int8_t q[32] = {};
-        if (n < N) {
-          const uint8_t* src = blocks + (n * nb + b) * kQ8MinBlockBytes;
-          std::memcpy(&scale, src, 4);
-          std::memcpy(&min, src + 4, 4);
-          std::memcpy(q, src + 8, 32);
-        }
-        WritePanelBlock(packed + (p * nb + b) * BlockBytes(true), j, scale, &min, q);
-      }
-    }
-  }
+  PackPanels(N, K, true, packed, [&](int64_t n, int64_t b, float* scale, float* min, int8_t* q) {
+    const uint8_t* src = blocks + (n * (K / 32) + b) * kQ8MinBlockBytes;
+    std::memcpy(scale, src, 4);
+    std::memcpy(min, src + 4, 4);
+    std::memcpy(q, src + 8, 32);
+  });
 }
 
 void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out, bool with_mins) {
-  const int64_t nb = K / 32, j = n % kNR, head = HeadBytes(with_mins), block_bytes = BlockBytes(with_mins);
+  const int64_t nb = K / 32, j = n % kNR, head = Q8IntHeadBytes(with_mins), block_bytes = Q8IntBlockBytes(with_mins);
   const uint8_t* panel = packed + (n / kNR) * nb * block_bytes;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = panel + b * block_bytes;
     float scale, min = 0.0f;
     std::memcpy(&scale, blk + j * 4, 4);
-    if (with_mins) std::memcpy(&min, blk + kScaleBytes + j * 4, 4);
+    if (with_mins) std::memcpy(&min, blk + kQ8IntScaleBytes + j * 4, 4);
     for (int k = 0; k < 32; ++k) {
       const int q = int{blk[head + (k / 4) * kNR * 4 + j * 4 + k % 4]} - 128;
       // As ggml dequantizes: q * d for q8_0, q * d + m for q4_1 / q5_1 (one explicit fma, so the

@@ -27,6 +27,10 @@ const char* Q8IntIsaName(Q8IntIsa isa);
 int SupportedQ8IntIsas(Q8IntIsa* out, int max);
 
 constexpr int kQ8IntPanelWidth = 32;  // columns per panel, on every ISA (one layout)
+constexpr int64_t kQ8IntScaleBytes = kQ8IntPanelWidth * 4;  // a block's f32 scales (or mins)
+// Bytes before a block's integers (scales [+ mins]) and of a whole block: 1152 or 1280.
+constexpr int64_t Q8IntHeadBytes(bool with_mins) { return with_mins ? 2 * kQ8IntScaleBytes : kQ8IntScaleBytes; }
+constexpr int64_t Q8IntBlockBytes(bool with_mins) { return Q8IntHeadBytes(with_mins) + 32 * kQ8IntPanelWidth; }
 
 // Weights with an offset per block (ggml's q4_1 / q5_1: w = q * d + m, q in 0..31) use panels
 // "with mins": the same plus 32 f32 offsets per block, and per block the epilogue adds

@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/gemm_q8_int.h"
+
 namespace wisp::kernels {
 namespace {
 
-constexpr int kNR = 32;
-constexpr int64_t kScaleBytes = kNR * 4;
-constexpr int64_t HeadBytes(bool with_mins) { return with_mins ? 2 * kScaleBytes : kScaleBytes; }
-constexpr int64_t BlockBytes(bool with_mins) { return HeadBytes(with_mins) + 32 * kNR; }
+constexpr int kNR = kQ8IntPanelWidth;
 constexpr int kRows = 6;  // 6 rows x 2 vectors: 12 integer + 12 float accumulators in registers
 
 // Horizontal max / sum through 256- and 128-bit halves (GCC 12's _mm512_reduce_* helpers warn
@@ -48,8 +47,8 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
   __m512 f0[MR], f1[MR];
   for (int i = 0; i < MR; ++i) f0[i] = f1[i] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + b * BlockBytes(kMins);
-    const uint8_t* wq = blk + HeadBytes(kMins);
+    const uint8_t* blk = panel + b * Q8IntBlockBytes(kMins);
+    const uint8_t* wq = blk + Q8IntHeadBytes(kMins);
     __m512i i0[MR], i1[MR];
     for (int i = 0; i < MR; ++i) i0[i] = i1[i] = _mm512_set1_epi32(ca[i * nb + b]);
     const int8_t* a = qa + b * 32;
@@ -69,8 +68,8 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
       f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[i]), _mm512_mul_ps(s1, s), f1[i]);
     }
     if constexpr (kMins) {
-      const __m512 m0 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kScaleBytes));
-      const __m512 m1 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kScaleBytes) + 16);
+      const __m512 m0 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kQ8IntScaleBytes));
+      const __m512 m1 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kQ8IntScaleBytes) + 16);
       for (int i = 0; i < MR; ++i) {
         // sa * (sum of the block's quantized activations), as the generic kernel forms it.
         const __m512 as = _mm512_set1_ps(sa[i * nb + b] * static_cast<float>(-ca[i * nb + b] / 128));
@@ -103,7 +102,7 @@ template <bool kMins>
 void Gemm(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed, const float* bias,
           float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const int64_t nb = K / 32;
-  const int64_t panel_bytes = nb * BlockBytes(kMins);
+  const int64_t panel_bytes = nb * Q8IntBlockBytes(kMins);
   // Rows in blocks so a block's quantized activations stay in L2 while every panel of the
   // job's columns streams past them.
   // A thin last block joins the one before (as in the f32 panel GEMM): 128 rows as 96 + 32

@@ -298,7 +298,7 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     if (packed_only && matrices.count(t) != 0) PrefaultMappedRange(rec.data, bytes);
     // Only matrices whose rows are whole blocks (PackMatrix's condition; the conv kernels are not).
     const bool blocked_matrix = borrow_f32 && matrices.count(t) != 0 && (n / t->shape[0]) % 32 == 0;
-    const bool repack = rec.type != GgmlType::kQ8_0 && CanRepackAsQ8_0(rec.type) && blocked_matrix;
+    const bool repack = CanRepackAsQ8_0(rec.type) && blocked_matrix;
     if (repack) {
       repacked->emplace_back(static_cast<size_t>(n / 32 * 34));
       RepackAsQ8_0(rec.type, rec.data, repacked->back().data(), n);

@@ -304,9 +304,7 @@ uint16_t F32ToF16(float value) {
 
 float F16ToF32(uint16_t half) { return F16Table()[half]; }
 
-bool CanRepackAsQ8_0(GgmlType type) {
-  return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 || type == GgmlType::kQ8_0;
-}
+bool CanRepackAsQ8_0(GgmlType type) { return type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0; }
 
 void RepackAsQ8_0(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n) {
   const int64_t bytes = GgmlBlockBytes(type);
@@ -317,10 +315,8 @@ void RepackAsQ8_0(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n) {
     int8_t q[32];
     if (type == GgmlType::kQ4_0) {
       CentredQ4_0(b, q);
-    } else if (type == GgmlType::kQ5_0) {
-      CentredQ5_0(b, q);
     } else {
-      std::memcpy(q, b + 2, 32);
+      CentredQ5_0(b, q);
     }
     std::memcpy(out + 2, q, 32);
   }

@@ -58,8 +58,8 @@ float F16ToF32(uint16_t half);
 void DequantizeRow(GgmlType type, const uint8_t* src, float* dst, int64_t n);
 
 // q4_0 and q5_0 blocks hold x = q * d with a small centred integer q and an f16 d, so they are
-// exactly q8_0 blocks with the same d (and q8_0 is itself): the fast backend runs them on the
-// q8_0 kernels, without an f32 copy. q4_1 / q5_1 (x = q * d + m) are not.
+// exactly q8_0 blocks with the same d: the fast backend runs them on the q8_0 kernels, without
+// an f32 copy. q4_1 / q5_1 (x = q * d + m) are not.
 bool CanRepackAsQ8_0(GgmlType type);
 // n elements of `type` (CanRepackAsQ8_0) at src as n / 32 q8_0 blocks (34 bytes each) at dst.
 void RepackAsQ8_0(GgmlType type, const uint8_t* src, uint8_t* dst, int64_t n);

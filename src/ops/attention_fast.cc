@@ -39,25 +39,6 @@ void ScaledSoftmax(float* row, int64_t visible, float scale) {
   for (int64_t j = 0; j < visible; ++j) row[j] *= inv;
 }
 
-// K^T of one head into GEMM panels, in the layout kernels::PackTransposed writes
-// (packed[(p * head_dim + d) * NR + j] = K[p * NR + j][d]). Dimension outer, keys inner: the
-// first pass over a panel touches all NR key rows at once, so their cache misses overlap; the
-// key-by-key order of PackTransposed waited for one row at a time (the rows, 256 bytes each
-// 4.6 KB apart in the fused QKV matrix, come from L3) and took 5 % of attention's time.
-void PackKeysTransposed(const float* k, int64_t ldk, int64_t n_kv, int64_t head_dim, float* packed) {
-  const int64_t nr = kernels::PanelWidth(kIsa);
-  for (int64_t p = 0; p * nr < n_kv; ++p) {
-    float* panel = packed + p * head_dim * nr;
-    const float* rows = k + p * nr * ldk;
-    const int64_t cols = std::min(nr, n_kv - p * nr);
-    for (int64_t d = 0; d < head_dim; ++d) {
-      float* dst = panel + d * nr;
-      for (int64_t j = 0; j < cols; ++j) dst[j] = rows[j * ldk + d];
-      for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;
-    }
-  }
-}
-
 void RunJobs(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool == nullptr) return fn(0, n);
   pool->ParallelFor(n, 1, fn);
@@ -165,7 +146,7 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
       if (h != packed_head) {
-        PackKeysTransposed(k + h * head_dim, ldk, n_kv, head_dim, kt);
+        kernels::PackTransposed(kIsa, k + h * head_dim, ldk, n_kv, head_dim, kt);
         kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, vp);
         packed_head = h;
       }

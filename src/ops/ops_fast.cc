@@ -42,16 +42,11 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
     std::vector<int8_t> qx(static_cast<size_t>(M * K));
     std::vector<float> sx(static_cast<size_t>(M * nb));
     std::vector<int32_t> cx(static_cast<size_t>(M * nb));
-    auto quantize = [&](int64_t m0, int64_t m1) {
+    // Grain 32: a decoding step's few rows are quantized on the calling thread.
+    ForRange(pool, M, 32, [&](int64_t m0, int64_t m1) {
       kernels::QuantizeRowsQ8(kQ8IntIsa, x + m0 * K, K, m1 - m0, K, qx.data() + m0 * K, sx.data() + m0 * nb,
                               cx.data() + m0 * nb);
-    };
-    // A decoding step's few rows take well under a microsecond: not worth a thread hand-off.
-    if (M * K <= 16384) {
-      quantize(0, M);
-    } else {
-      ForRange(pool, M, 32, quantize);
-    }
+    });
     ForRange(pool, N, kernels::kQ8IntPanelWidth, [&](int64_t n0, int64_t n1) {
       kernels::GemmQ8Int(kQ8IntIsa, qx.data(), sx.data(), cx.data(), K, panels, N, bias, y, ldy, 0, M, n0, n1,
                          with_mins);

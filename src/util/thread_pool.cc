@@ -25,7 +25,7 @@ inline void CpuRelax() {
 ThreadPool::ThreadPool(int num_threads) {
   num_threads = std::max(1, num_threads);
   chunks_.assign(num_threads, {0, 0});
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -68,7 +68,7 @@ void ThreadPool::RunChunks(uint64_t generation) {
   }
 }
 
-void ThreadPool::WorkerLoop(int /*index*/) {
+void ThreadPool::WorkerLoop() {
   uint64_t seen = 0;
   for (;;) {
     // Spin for new work first; sleep only when none comes soon.

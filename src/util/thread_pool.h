@@ -30,7 +30,7 @@ class ThreadPool {
   static int DefaultThreadCount();
 
  private:
-  void WorkerLoop(int index);
+  void WorkerLoop();
 
   // Runs chunks of the current job until none is left unclaimed.
   void RunChunks(uint64_t generation);
