@@ -44,10 +44,21 @@ std::vector<std::string> TiktokenSearchPaths(const std::string& model_path, cons
 Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& model_path,
                                                            const std::string& tokenizer_file,
                                                            const LoadOptions& load_options) {
-  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, load_options);
+  Result<std::unique_ptr<LoadedModel>> loaded = LoadModel(model_path, load_options);
   if (!loaded.ok()) return loaded.status();
   std::unique_ptr<LoadedModel> model = std::move(*loaded);
   const HParams& hparams = model->weights.hparams;
+  // A vocabulary the checkpoint holds exactly (CTranslate2, Hugging Face) is the model's own, and
+  // wins over any tiktoken file unless one is named explicitly.
+  if (tokenizer_file.empty() && !model->metadata.ordinary_tokens.empty()) {
+    Result<Tokenizer> tokenizer =
+        Tokenizer::FromOrdinaryTokens(std::move(model->metadata.ordinary_tokens), hparams.n_vocab);
+    if (!tokenizer.ok()) return BadInput("vocabulary of " + model_path + ": " + tokenizer.status().message());
+    model->metadata.ordinary_tokens.clear();
+    std::string source = "the " + model->metadata.format + " vocabulary of " + model_path;
+    return std::unique_ptr<WhisperEngine>(
+        new WhisperEngine(std::move(model), std::move(*tokenizer), source, false));
+  }
 
   std::string tiktoken_path = tokenizer_file;
   if (tiktoken_path.empty()) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/formats/checkpoint_reader.h"
 #include "model/ggml_loader.h"
 #include "ops/ops.h"
 #include "pipeline/tokenizer.h"

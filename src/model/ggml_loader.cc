@@ -11,7 +11,6 @@
 // into the mapping and converts the rest. So a corrupt count can never cause a large allocation,
 // and a truncated file fails fast.
 #include "model/ggml_loader.h"
-#include "model/weight_packing.h"
 
 #include <bit>
 #include <cstdint>
@@ -96,67 +95,9 @@ class ByteReader {
   size_t pos_;
 };
 
-// Calls add(spec, destination) for every tensor of the architecture in state_dict order.
-// `w` may be null when only the specs are wanted; otherwise its block vectors must already have
-// n_audio_layer / n_text_layer entries.
-void ForEachWhisperTensor(const HParams& hp, ModelWeights* w,
-                          const std::function<void(GgmlTensorSpec, Tensor*)>& add) {
-  const int64_t d = hp.n_audio_state, t = hp.n_text_state;
-  auto dest = [&](Tensor* p) { return w ? p : nullptr; };
-  auto tensor = [&](const std::string& name, std::initializer_list<int64_t> ne, Tensor* to) {
-    GgmlTensorSpec spec;
-    spec.name = name;
-    spec.n_dims = static_cast<int>(ne.size());
-    int i = 0;
-    for (int64_t v : ne) spec.ne[i++] = v;
-    add(std::move(spec), dest(to));
-  };
-  auto linear = [&](const std::string& name, int64_t in, int64_t out, Linear* l, bool bias) {
-    tensor(name + ".weight", {in, out}, l ? &l->w : nullptr);
-    if (bias) tensor(name + ".bias", {out}, l ? &l->b : nullptr);
-  };
-  auto attention = [&](const std::string& name, int64_t n, AttentionWeights* a) {
-    linear(name + ".query", n, n, a ? &a->query : nullptr, true);
-    linear(name + ".key", n, n, a ? &a->key : nullptr, false);  // Whisper's key has no bias
-    linear(name + ".value", n, n, a ? &a->value : nullptr, true);
-    linear(name + ".out", n, n, a ? &a->out : nullptr, true);
-  };
-  auto layer_norm = [&](const std::string& name, int64_t n, LayerNormWeights* ln) {
-    tensor(name + ".weight", {n}, ln ? &ln->gamma : nullptr);
-    tensor(name + ".bias", {n}, ln ? &ln->beta : nullptr);
-  };
-  // The caller sized w->encoder_blocks / decoder_blocks to the layer counts.
-  tensor("encoder.positional_embedding", {d, hp.n_audio_ctx}, w ? &w->encoder_positional : nullptr);
-  tensor("encoder.conv1.weight", {3, hp.n_mels, d}, w ? &w->conv1_w : nullptr);
-  tensor("encoder.conv1.bias", {1, d}, w ? &w->conv1_b : nullptr);
-  tensor("encoder.conv2.weight", {3, d, d}, w ? &w->conv2_w : nullptr);
-  tensor("encoder.conv2.bias", {1, d}, w ? &w->conv2_b : nullptr);
-  for (int i = 0; i < hp.n_audio_layer; ++i) {
-    EncoderBlockWeights* b = w ? &w->encoder_blocks[i] : nullptr;
-    const std::string p = "encoder.blocks." + std::to_string(i);
-    attention(p + ".attn", d, b ? &b->attn : nullptr);
-    layer_norm(p + ".attn_ln", d, b ? &b->attn_ln : nullptr);
-    linear(p + ".mlp.0", d, 4 * d, b ? &b->mlp_up : nullptr, true);
-    linear(p + ".mlp.2", 4 * d, d, b ? &b->mlp_down : nullptr, true);
-    layer_norm(p + ".mlp_ln", d, b ? &b->mlp_ln : nullptr);
-  }
-  layer_norm("encoder.ln_post", d, w ? &w->encoder_ln_post : nullptr);
-
-  tensor("decoder.positional_embedding", {t, hp.n_text_ctx}, w ? &w->decoder_positional : nullptr);
-  tensor("decoder.token_embedding.weight", {t, hp.n_vocab}, w ? &w->token_embedding : nullptr);
-  for (int i = 0; i < hp.n_text_layer; ++i) {
-    DecoderBlockWeights* b = w ? &w->decoder_blocks[i] : nullptr;
-    const std::string p = "decoder.blocks." + std::to_string(i);
-    attention(p + ".attn", t, b ? &b->attn : nullptr);
-    layer_norm(p + ".attn_ln", t, b ? &b->attn_ln : nullptr);
-    attention(p + ".cross_attn", t, b ? &b->cross_attn : nullptr);
-    layer_norm(p + ".cross_attn_ln", t, b ? &b->cross_attn_ln : nullptr);
-    linear(p + ".mlp.0", t, 4 * t, b ? &b->mlp_up : nullptr, true);
-    linear(p + ".mlp.2", 4 * t, t, b ? &b->mlp_down : nullptr, true);
-    layer_norm(p + ".mlp_ln", t, b ? &b->mlp_ln : nullptr);
-  }
-  layer_norm("decoder.ln", t, w ? &w->decoder_ln : nullptr);
-}
+// ggml stores ne[] innermost first (PyTorch's shape reversed), and the conv biases 2-D as
+// ne = [1, n_audio_state] so that ggml can broadcast them.
+bool IsConvBias(const std::string& name) { return name == "encoder.conv1.bias" || name == "encoder.conv2.bias"; }
 
 // A tensor header that passed validation, waiting for its data to be bound.
 struct TensorRecord {
@@ -165,19 +106,10 @@ struct TensorRecord {
   const uint8_t* data;
 };
 
-// repacked: q4_0 / q5_0 matrices as q8_0 blocks (exact), kept until the caller has packed them.
-Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, bool borrow_f32,
-                    const LoadOptions& options, std::vector<std::vector<uint8_t>>* repacked, LoadedModel* model) {
-  const bool keep_f32_matrices = options.keep_f32_matrices;
-  model->weights.q8_0_int8_activations = options.q8_0_int8_activations;
-  std::vector<GgmlTensorSpec> specs;
-  std::vector<Tensor*> dests;
-  model->weights.encoder_blocks.resize(header.hparams.n_audio_layer);
-  model->weights.decoder_blocks.resize(header.hparams.n_text_layer);
-  ForEachWhisperTensor(header.hparams, &model->weights, [&](GgmlTensorSpec spec, Tensor* to) {
-    specs.push_back(std::move(spec));
-    dests.push_back(to);
-  });
+// Walks every tensor header, validates it against the architecture the hparams imply and adds the
+// tensor (pointing into `data`) to the table.
+Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, TensorTable* table) {
+  const std::vector<GgmlTensorSpec> specs = WhisperTensorSpecs(header.hparams);
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < specs.size(); ++i) index.emplace(specs[i].name, i);
   std::vector<size_t> seen_at(specs.size(), SIZE_MAX);  // header offset of each tensor found
@@ -266,124 +198,34 @@ Status ParseTensors(const uint8_t* data, size_t size, const GgmlHeader& header, 
     return BadInput(msg);
   }
 
-  // Second pass: every header is valid and every extent inside the file.
-  ModelWeights& w = model->weights;
-  GgmlLoadStats& stats = model->stats;
-  std::unordered_set<const Tensor*> matrices;
-  ForEachMatrix(&w, [&](Tensor* t) { matrices.insert(t); });
-  // Packed-only matrices never get an f32 copy that outlives their packing (borrow_f32: the
-  // file stays mapped, which q8_0 packing and in-place views rely on).
-  const bool packed_only = !keep_f32_matrices && borrow_f32;
-  w.f32_matrices = !packed_only;
   for (const TensorRecord& rec : records) {
     const GgmlTensorSpec& spec = specs[rec.spec_index];
-    Tensor* t = dests[rec.spec_index];
-    const bool conv_bias = spec.name == "encoder.conv1.bias" || spec.name == "encoder.conv2.bias";
-    // Conv biases are stored (n, 1) so ggml can broadcast them; expose them as (n).
-    if (conv_bias) {
-      t->ndim = 1;
-      t->shape = {spec.ne[1], 1, 1};
+    SourceTensor t;
+    t.name = spec.name;
+    t.dtype = TensorDType::kGgml;
+    t.ggml_type = rec.type;
+    if (IsConvBias(spec.name)) {
+      t.shape = {spec.ne[1]};
     } else {
-      t->ndim = spec.n_dims;
-      t->shape = {1, 1, 1};
-      for (int i = 0; i < spec.n_dims; ++i) t->shape[i] = spec.ne[spec.n_dims - 1 - i];
+      for (int i = spec.n_dims - 1; i >= 0; --i) t.shape.push_back(spec.ne[i]);
     }
-    const int64_t n = spec.numel();
-    t->stored_as_f16 = rec.type == GgmlType::kF16;
-    // q8_0 weights run natively from their blocks (packed at load); the mapping keeps them alive.
-    if (rec.type == GgmlType::kQ8_0 && borrow_f32) t->q8_0_blocks = rec.data;
-    // q4_0 / q5_0 matrices are exactly q8_0 blocks with the same scale: they run on the q8_0
-    // kernels (and never as an f32 copy when packed-only).
-    const size_t bytes = GgmlTensorBytes(rec.type, n);
-    if (packed_only && matrices.count(t) != 0) PrefaultMappedRange(rec.data, bytes);
-    // Only matrices whose rows are whole blocks (PackMatrix's condition; the conv kernels are not).
-    const bool blocked_matrix = borrow_f32 && matrices.count(t) != 0 && (n / t->shape[0]) % 32 == 0;
-    const bool repack = CanRepackAsQ8_0(rec.type) && blocked_matrix;
-    if (repack) {
-      repacked->emplace_back(static_cast<size_t>(n / 32 * 34));
-      RepackAsQ8_0(rec.type, rec.data, repacked->back().data(), n);
-      t->q8_0_blocks = repacked->back().data();
-    }
-    // q4_1 / q5_1 (an offset per block) run on the integer path with mins where it is on;
-    // elsewhere they stay dequantized to f32.
-    const bool repack_mins = CanRepackWithMins(rec.type) && blocked_matrix && options.q8_0_int8_activations &&
-                             Q8IntegerProductsAvailable();
-    if (repack_mins) {
-      repacked->emplace_back(static_cast<size_t>(n / 32 * 40));
-      RepackWithMins(rec.type, rec.data, repacked->back().data(), n);
-      t->q8_min_blocks = repacked->back().data();
-    }
-    const bool aligned = reinterpret_cast<uintptr_t>(rec.data) % alignof(float) == 0;
-    if (rec.type == GgmlType::kF16 && borrow_f32 && matrices.count(t) != 0) {
-      t->f16_data = rec.data;  // packed from the mapping
-    }
-    if (packed_only && matrices.count(t) != 0) {
-      // Pack straight away, from the q8_0 blocks or a temporary f32 row set, then drop both the
-      // temporary and the file's pages: the panels are the only copy left.
-      // f32 is packed straight from the mapping; other types from an uninitialised temporary
-      // (zero-filling it first would be a second pass over tens of MB).
-      std::unique_ptr<float[]> tmp;
-      if (t->q8_0_blocks == nullptr && t->q8_min_blocks == nullptr && t->f16_data == nullptr) {
-        if (rec.type == GgmlType::kF32 && aligned) {
-          t->data = reinterpret_cast<const float*>(rec.data);
-        } else {
-          tmp.reset(new float[static_cast<size_t>(n)]);
-          DequantizeRow(rec.type, rec.data, tmp.get(), n);
-          t->data = tmp.get();
-        }
-      }
-      PackMatrix(t, &w);
-      t->data = nullptr;
-      t->q8_0_blocks = nullptr;
-      t->q8_min_blocks = nullptr;
-      t->f16_data = nullptr;
-      if (repack || repack_mins) repacked->pop_back();  // packed: the repacked blocks have served
-      ReleaseMappedRange(rec.data, bytes);
-      ++stats.tensors_converted;
-      stats.bytes_converted += bytes;
-      continue;
-    }
-    if (rec.type == GgmlType::kF32 && borrow_f32 && aligned) {
-      t->data = reinterpret_cast<const float*>(rec.data);
-      ++stats.tensors_in_place;
-      stats.bytes_in_place += n * 4;
-      continue;
-    }
-    // Unaligned f32 is copied: reading a float through a misaligned pointer is undefined behaviour.
-    w.owned.emplace_back(static_cast<size_t>(n));
-    DequantizeRow(rec.type, rec.data, w.owned.back().data(), n);
-    t->data = w.owned.back().data();
-    stats.bytes_copied += n * 4;
-    if (rec.type == GgmlType::kF32) {
-      ++stats.tensors_copied;
-    } else {
-      ++stats.tensors_converted;
-      stats.bytes_converted += bytes;
-    }
+    t.data = rec.data;
+    t.bytes = static_cast<size_t>(GgmlTensorBytes(rec.type, spec.numel()));
+    table->tensors.push_back(std::move(t));
   }
   return Status::Ok();
 }
 
-Result<std::unique_ptr<LoadedModel>> ParseModel(const uint8_t* data, size_t size, bool borrow_f32,
-                                                const LoadOptions& options) {
+Result<TensorTable> ParseTable(const uint8_t* data, size_t size) {
   Result<GgmlHeader> header = ParseGgmlHeader(data, size);
   if (!header.ok()) return header.status();
-  auto model = std::make_unique<LoadedModel>();
-  model->weights.hparams = header->hparams;
-  std::vector<std::vector<uint8_t>> repacked;
-  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, borrow_f32, options, &repacked, model.get()));
-  model->mel_filters = std::move(header->mel_filters);
-  model->vocab = std::move(header->vocab);
-  PackWeightsForFastBackend(&model->weights);
-  // Blocks repacked from q4_0 / q5_0 lived only for packing; q8_0 blocks stay in the mapping.
-  std::unordered_set<const uint8_t*> temporary;
-  for (const std::vector<uint8_t>& r : repacked) temporary.insert(r.data());
-  ForEachMatrix(&model->weights, [&](Tensor* t) {
-    if (temporary.count(t->q8_0_blocks) != 0) t->q8_0_blocks = nullptr;
-    t->q8_min_blocks = nullptr;
-    t->f16_data = nullptr;  // the mapping's pages may be released; only the panels are used
-  });
-  return model;
+  TensorTable table;
+  table.hparams = header->hparams;
+  WISP_RETURN_IF_ERROR(ParseTensors(data, size, *header, &table));
+  table.mel_filters = std::move(header->mel_filters);
+  table.metadata.format = "ggml";
+  table.metadata.ggml_vocab = std::move(header->vocab);
+  return table;
 }
 
 Status WithPath(const std::string& path, const Status& st) {
@@ -394,49 +236,24 @@ Status WithPath(const std::string& path, const Status& st) {
 
 std::vector<GgmlTensorSpec> WhisperTensorSpecs(const HParams& hparams) {
   std::vector<GgmlTensorSpec> specs;
-  ForEachWhisperTensor(hparams, nullptr, [&](GgmlTensorSpec s, Tensor*) { specs.push_back(std::move(s)); });
+  for (const WhisperTensorSpec& w : WhisperTensorSpecsFor(hparams)) {
+    GgmlTensorSpec spec;
+    spec.name = w.name;
+    if (IsConvBias(w.name)) {
+      spec.n_dims = 2;
+      spec.ne = {1, w.shape[0], 1};
+    } else {
+      spec.n_dims = static_cast<int>(w.shape.size());
+      for (int i = 0; i < spec.n_dims; ++i) spec.ne[i] = w.shape[spec.n_dims - 1 - i];
+    }
+    specs.push_back(std::move(spec));
+  }
   return specs;
 }
 
-const Tensor* WhisperTensorByName(const ModelWeights& weights, const std::string& name) {
-  if (static_cast<int>(weights.encoder_blocks.size()) != weights.hparams.n_audio_layer ||
-      static_cast<int>(weights.decoder_blocks.size()) != weights.hparams.n_text_layer) {
-    return nullptr;
-  }
-  const Tensor* found = nullptr;
-  // ForEachWhisperTensor only takes addresses; it never writes through them.
-  ForEachWhisperTensor(weights.hparams, const_cast<ModelWeights*>(&weights), [&](GgmlTensorSpec spec, Tensor* t) {
-    if (spec.name == name) found = t;
-  });
-  return found;
-}
-
 Status ValidateHParams(const HParams& hp) {
-  auto field = [](const char* name, int index, int32_t v, const std::string& expected) {
-    return BadInput("hparam " + std::string(name) + " = " + std::to_string(v) + " (header offset " +
-                    std::to_string(4 + 4 * index) + ") is invalid: expected " + expected);
-  };
-  if (hp.n_vocab < 51864 || hp.n_vocab > 51866) return field("n_vocab", 0, hp.n_vocab, "51864..51866");
-  if (hp.n_audio_ctx != 1500) return field("n_audio_ctx", 1, hp.n_audio_ctx, "1500");
-  if (hp.n_audio_state < 1 || hp.n_audio_state > 8192) {
-    return field("n_audio_state", 2, hp.n_audio_state, "1..8192");
-  }
-  if (hp.n_audio_head < 1 || hp.n_audio_head > 256 || hp.n_audio_state % hp.n_audio_head != 0) {
-    return field("n_audio_head", 3, hp.n_audio_head,
-                 "1..256 dividing n_audio_state = " + std::to_string(hp.n_audio_state));
-  }
-  if (hp.n_audio_layer < 1 || hp.n_audio_layer > 64) return field("n_audio_layer", 4, hp.n_audio_layer, "1..64");
-  if (hp.n_text_ctx != 448) return field("n_text_ctx", 5, hp.n_text_ctx, "448");
-  if (hp.n_text_state != hp.n_audio_state) {
-    return field("n_text_state", 6, hp.n_text_state,
-                 "n_audio_state = " + std::to_string(hp.n_audio_state) + " (cross-attention needs equal widths)");
-  }
-  if (hp.n_text_head < 1 || hp.n_text_head > 256 || hp.n_text_state % hp.n_text_head != 0) {
-    return field("n_text_head", 7, hp.n_text_head,
-                 "1..256 dividing n_text_state = " + std::to_string(hp.n_text_state));
-  }
-  if (hp.n_text_layer < 1 || hp.n_text_layer > 64) return field("n_text_layer", 8, hp.n_text_layer, "1..64");
-  if (hp.n_mels != 80 && hp.n_mels != 128) return field("n_mels", 9, hp.n_mels, "80 or 128");
+  WISP_RETURN_IF_ERROR(ValidateArchitecture(
+      hp, [](int index) { return " (header offset " + std::to_string(4 + 4 * index) + ")"; }));
   switch (hp.ftype) {
     case 0: case 1: case 2: case 3: case 4: case 7: case 8: case 9:
       break;
@@ -549,17 +366,28 @@ Result<GgmlHeader> ReadGgmlHeader(const std::string& path) {
   return header;
 }
 
-Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path, const LoadOptions& options) {
+Result<TensorTable> ReadGgmlFile(const std::string& path) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
-  auto model = ParseModel((*file)->data(), (*file)->size(), /*borrow_f32=*/true, options);
+  Result<TensorTable> table = ParseTable((*file)->data(), (*file)->size());
+  if (!table.ok()) return WithPath(path, table.status());
+  table->keep_alive.push_back(std::shared_ptr<MappedFile>(std::move(file.value())));  // in-place views
+  return table;
+}
+
+Result<std::unique_ptr<LoadedModel>> LoadGgmlModel(const std::string& path, const LoadOptions& options) {
+  Result<TensorTable> table = ReadGgmlFile(path);
+  if (!table.ok()) return table.status();
+  auto model = BindTensorTable(std::move(*table), options);
   if (!model.ok()) return WithPath(path, model.status());
-  (*model)->weights.file = std::move(file.value());  // keeps the in-place f32 views alive
   return model;
 }
 
 Result<std::unique_ptr<LoadedModel>> LoadGgmlModelFromMemory(const uint8_t* data, size_t size) {
-  return ParseModel(data, size, /*borrow_f32=*/false, LoadOptions{});
+  Result<TensorTable> table = ParseTable(data, size);
+  if (!table.ok()) return table.status();
+  table->data_outlives_load = false;
+  return BindTensorTable(std::move(*table), LoadOptions{});
 }
 
 }  // namespace wisp

@@ -1,6 +1,7 @@
 # The ggml model-file layer: loader, element types, random-model writer; included from
 # src/model/CMakeLists.txt.
 target_sources(wisp_model PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/bind_weights.cc
   ${CMAKE_CURRENT_LIST_DIR}/ggml_loader.cc
   ${CMAKE_CURRENT_LIST_DIR}/ggml_types.cc
   ${CMAKE_CURRENT_LIST_DIR}/ggml_writer.cc)

@@ -114,8 +114,8 @@ struct ModelWeights {
   // VNNI (whisper.cpp's numerics, ~3x faster encoder GEMMs), else on the exact widening path.
   bool q8_0_int8_activations = true;
 
-  // Storage behind the views above.
-  std::unique_ptr<MappedFile> file;
+  // Storage behind the views above: the reader's mappings and buffers (TensorTable::keep_alive).
+  std::vector<std::shared_ptr<void>> keep_alive;
   std::vector<PanelVector<float>> owned;
   std::vector<PanelVector<uint16_t>> owned_f16;  // f16 GEMM panels
   std::vector<PanelVector<uint8_t>> owned_q8_0;  // q8_0 GEMM panels

@@ -215,6 +215,14 @@ Result<Tokenizer> Tokenizer::FromTiktokenData(std::string_view contents, int n_v
   return t;
 }
 
+Result<Tokenizer> Tokenizer::FromOrdinaryTokens(std::vector<std::string> tokens, int n_vocab) {
+  Tokenizer t;
+  WISP_RETURN_IF_ERROR(CheckNVocab(n_vocab, static_cast<int>(tokens.size()), &t.num_languages_, &t.multilingual_));
+  t.n_vocab_ = n_vocab;
+  WISP_RETURN_IF_ERROR(t.Finish(std::move(tokens)));
+  return t;
+}
+
 Result<Tokenizer> Tokenizer::FromGgmlVocab(const std::vector<std::string>& vocab, int n_vocab) {
   Tokenizer t;
   const bool multi = n_vocab >= kGpt2Ranks + kNonLanguageSpecials + 100;

@@ -33,6 +33,10 @@ class Tokenizer {
   static Result<Tokenizer> FromTiktokenFile(const std::string& path, int n_vocab);
   // Same, from the file's contents already in memory.
   static Result<Tokenizer> FromTiktokenData(std::string_view contents, int n_vocab);
+  // From the ordinary tokens' raw bytes in id order (what a CTranslate2 or Hugging Face
+  // vocabulary decodes to: model/formats/byte_level_vocab.h). Exact, like a tiktoken file: for
+  // Whisper's byte-level BPE the ranks are the ids.
+  static Result<Tokenizer> FromOrdinaryTokens(std::vector<std::string> tokens, int n_vocab);
   // From the vocab embedded in a ggml model file (its strings are raw token bytes). Limitation:
   // whisper.cpp's converted vocabs store every token that is not valid UTF-8 on its own (the
   // 128 high single bytes, partial multibyte sequences: 344 tokens in gpt2, 1476 in
