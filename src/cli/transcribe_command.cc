@@ -146,9 +146,11 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
 
 // A path as given, or a catalogue name resolved in (and if needed downloaded into) the cache.
 Result<std::string> ResolveModelPath(const TranscribeRequest& r) {
-  if (FileExists(r.model)) return r.model;
-  if (FindCatalogModel(r.model) == nullptr) {
-    return NotFound("model '" + r.model + "' not found: no such file, and not a model name "
+  struct stat st;
+  if (::stat(r.model.c_str(), &st) == 0) return r.model;  // a file or a model directory
+  const bool packaged = r.model == kPackagedModelName;
+  if (!packaged && FindCatalogModel(r.model) == nullptr) {
+    return NotFound("model '" + r.model + "' not found: no such file or directory, and not a model name "
                     "(`wisp models list` shows the names)");
   }
   std::string cache_dir = r.models_dir;
@@ -159,6 +161,17 @@ Result<std::string> ResolveModelPath(const TranscribeRequest& r) {
   }
   const bool tty = isatty(STDERR_FILENO) != 0;
   const bool was_cached = FileExists(cache_dir + "/" + ModelFileName(r.model));
+  const std::string packaged_dir = PackagedModelDir(cache_dir);
+  const bool packaged_cached = FileExists(packaged_dir + "/model.bin");
+  if (packaged || (r.model == "tiny.en" && !was_cached && packaged_cached)) {
+    if (!packaged_cached) {
+      return NotFound("model '" + r.model + "' is not in " + cache_dir + ": scripts/fetch-real-model.sh fetches it (" +
+                      kPackagedModelSource + ")");
+    }
+    std::fprintf(stderr, "%s: model %s: %s, from %s\n", kCommand, r.model.c_str(), packaged_dir.c_str(),
+                 kPackagedModelSource);
+    return packaged_dir;
+  }
   Result<std::string> path = EnsureCachedModel(r.model, cache_dir, r.base_url, stderr, tty);
   if (!path.ok() || was_cached || !r.tokenizer_file.empty()) return path;
   // Just downloaded, so the network works: fetch the tokenizer ranks as `wisp models download`

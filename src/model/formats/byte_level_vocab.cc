@@ -4,8 +4,6 @@
 #include <cstdint>
 #include <unordered_set>
 
-#include <nlohmann/json.hpp>
-
 namespace wisp {
 namespace {
 
@@ -23,81 +21,7 @@ std::array<int16_t, 324> MakeDecoder() {
   return dec;
 }
 
-constexpr int64_t kMaxVocab = 1 << 20;
-
-// Adds {token: id} pairs into an id-indexed vocabulary, growing it as needed.
-Status AddPairs(const nlohmann::json& map, const std::string& source, std::vector<std::string>* vocab,
-                std::vector<bool>* set) {
-  if (!map.is_object()) return BadInput(source + ": the vocabulary is not a {token: id} object");
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() >= kMaxVocab) {
-      return BadInput(source + ": token '" + it.key().substr(0, 40) + "' has id " + it.value().dump().substr(0, 40) +
-                      ", not one in 0.." + std::to_string(kMaxVocab - 1));
-    }
-    const size_t id = static_cast<size_t>(it.value().get<int64_t>());
-    if (id >= vocab->size()) {
-      vocab->resize(id + 1);
-      set->resize(id + 1, false);
-    }
-    if ((*set)[id] && (*vocab)[id] != it.key()) {
-      return BadInput(source + ": id " + std::to_string(id) + " is given to two tokens");
-    }
-    (*vocab)[id] = it.key();
-    (*set)[id] = true;
-  }
-  return Status::Ok();
-}
-
-Result<std::vector<std::string>> Dense(std::vector<std::string> vocab, const std::vector<bool>& set,
-                                       const std::string& source) {
-  for (size_t i = 0; i < set.size(); ++i) {
-    if (!set[i]) return BadInput(source + ": no token has id " + std::to_string(i));
-  }
-  if (vocab.empty()) return BadInput(source + ": the vocabulary is empty");
-  return vocab;
-}
-
 }  // namespace
-
-Result<std::vector<std::string>> VocabFromTokenizerJson(const std::string& text, const std::string& source) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return BadInput(source + ": not a JSON object");
-  auto model = j.find("model");
-  if (model == j.end() || !model->is_object() || !model->contains("vocab")) {
-    return BadInput(source + ": no model.vocab: not a Hugging Face tokenizer.json");
-  }
-  std::vector<std::string> vocab;
-  std::vector<bool> set;
-  WISP_RETURN_IF_ERROR(AddPairs((*model)["vocab"], source, &vocab, &set));
-  auto added = j.find("added_tokens");
-  if (added != j.end() && !added->is_null()) {
-    if (!added->is_array()) return BadInput(source + ": added_tokens is not a list");
-    nlohmann::json pairs = nlohmann::json::object();
-    for (const auto& a : *added) {
-      if (!a.is_object() || !a.contains("id") || !a.contains("content") || !a["content"].is_string()) {
-        return BadInput(source + ": an added token lacks its id or content");
-      }
-      pairs[a["content"].get<std::string>()] = a["id"];
-    }
-    WISP_RETURN_IF_ERROR(AddPairs(pairs, source, &vocab, &set));
-  }
-  return Dense(std::move(vocab), set, source);
-}
-
-Result<std::vector<std::string>> VocabFromVocabJson(const std::string& vocab_json, const std::string& added_json,
-                                                    const std::string& source) {
-  std::vector<std::string> vocab;
-  std::vector<bool> set;
-  nlohmann::json j = nlohmann::json::parse(vocab_json, nullptr, false);
-  if (j.is_discarded()) return BadInput(source + ": not valid JSON");
-  WISP_RETURN_IF_ERROR(AddPairs(j, source, &vocab, &set));
-  if (!added_json.empty()) {
-    nlohmann::json a = nlohmann::json::parse(added_json, nullptr, false);
-    if (a.is_discarded()) return BadInput(source + ": added_tokens.json is not valid JSON");
-    WISP_RETURN_IF_ERROR(AddPairs(a, source + " (added_tokens.json)", &vocab, &set));
-  }
-  return Dense(std::move(vocab), set, source);
-}
 
 Result<std::string> ByteLevelTokenToBytes(std::string_view token) {
   static const std::array<int16_t, 324> kDecoder = MakeDecoder();

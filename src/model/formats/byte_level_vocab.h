@@ -23,12 +23,4 @@ Result<std::string> ByteLevelTokenToBytes(std::string_view token);
 Result<std::vector<std::string>> OrdinaryTokensFromVocab(const std::vector<std::string>& vocab_in_id_order,
                                                          const std::string& source);
 
-// A Hugging Face tokenizer.json (`model.vocab` {token: id} plus `added_tokens` [{id, content}])
-// as a vocabulary in id order. Every id from 0 to the largest must be present exactly once.
-Result<std::vector<std::string>> VocabFromTokenizerJson(const std::string& json, const std::string& source);
-
-// The same from a vocab.json ({token: id}) and an optional added_tokens.json ({token: id}; "" when absent).
-Result<std::vector<std::string>> VocabFromVocabJson(const std::string& vocab_json, const std::string& added_json,
-                                                    const std::string& source);
-
 }  // namespace wisp

@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "model/formats/ctranslate2_reader.h"
+#include "model/formats/openai_pt_reader.h"
+#include "model/formats/safetensors_reader.h"
 #include "model/ggml_loader.h"
 
 namespace wisp {
@@ -78,9 +80,15 @@ Result<TensorTable> ReadCheckpoint(const std::string& path) {
       }
       return ReadCTranslate2Dir(path);
     }
-    default:
-      return Unsupported("'" + path + "': " + CheckpointFormatName(*format) + " checkpoints are not readable yet");
+    case CheckpointFormat::kHuggingFaceDir:
+    case CheckpointFormat::kSafetensorsFile:
+      return ReadHuggingFaceDir(path);
+    case CheckpointFormat::kOpenAiPt:
+      return ReadOpenAiCheckpoint(path);
+    case CheckpointFormat::kUnknown:
+      break;
   }
+  return BadInput("'" + path + "': unknown model format");
 }
 
 Result<std::unique_ptr<LoadedModel>> LoadModel(const std::string& path, const LoadOptions& options) {

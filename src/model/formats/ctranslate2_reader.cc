@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/formats/byte_level_vocab.h"
+#include "model/formats/safetensors_reader.h"
 #include "util/mapped_file.h"
 
 namespace wisp {
@@ -446,11 +447,9 @@ Result<TensorTable> ReadCTranslate2Dir(const std::string& dir) {
       vocab.push_back(v.get<std::string>());
     }
   } else if (IsFile(dir + "/tokenizer.json")) {
-    vocab_source = dir + "/tokenizer.json";
-    if (!ReadFile(vocab_source, &text)) return IoError(vocab_source + ": cannot read");
-    Result<std::vector<std::string>> v = VocabFromTokenizerJson(text, vocab_source);
-    if (!v.ok()) return v.status();
-    vocab = std::move(*v);
+    // The same tokenizer.json a Hugging Face checkpoint has: one reader for both.
+    WISP_RETURN_IF_ERROR(ReadHuggingFaceTokenizer(dir, table->metadata));
+    return table;
   } else {
     return NotFound(dir + ": no vocabulary.txt, vocabulary.json or tokenizer.json next to model.bin");
   }

@@ -386,7 +386,9 @@ Status AddVocab(const Json& map, const std::string& path, std::vector<std::strin
 // The ordinary tokens from tokenizer.json or vocab.json (+ added_tokens.json). Only the vocabulary
 // is read: merges.txt / the merges list are not needed, because a Whisper (tiktoken) BPE merges
 // the pair whose merged token has the lowest id: the ranks are the ids.
-Status ReadTokenizer(const std::string& dir, ModelMetadata& meta) {
+}  // namespace
+
+Status ReadHuggingFaceTokenizer(const std::string& dir, ModelMetadata& meta) {
   std::vector<std::string> vocab;
   std::vector<bool> have;
   std::string source = JoinPath(dir, "tokenizer.json");
@@ -432,6 +434,8 @@ Status ReadTokenizer(const std::string& dir, ModelMetadata& meta) {
   meta.ordinary_tokens = std::move(*ordinary);
   return Status::Ok();
 }
+
+namespace {
 
 // model.safetensors.index.json: {"weight_map": {tensor name: shard file}}. Returns the shards'
 // file names; `weight_map` gets the map.
@@ -547,7 +551,7 @@ Result<TensorTable> ReadHuggingFaceDir(const std::string& path) {
 
   table.metadata.format = "huggingface";
   WISP_RETURN_IF_ERROR(ReadGenerationConfig(JoinPath(dir, "generation_config.json"), table.hparams, table.metadata));
-  WISP_RETURN_IF_ERROR(ReadTokenizer(dir, table.metadata));
+  WISP_RETURN_IF_ERROR(ReadHuggingFaceTokenizer(dir, table.metadata));
   table.data_outlives_load = true;
   return table;
 }

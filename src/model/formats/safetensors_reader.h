@@ -50,4 +50,8 @@ Result<HfTensorName> WhisperNameForHuggingFace(std::string_view hf_name);
 // (format "huggingface"). Errors name the file, and the tensor where there is one.
 Result<TensorTable> ReadHuggingFaceDir(const std::string& path);
 
+// The ordinary tokens of a Hugging Face tokenizer (tokenizer.json, or vocab.json + added_tokens.json)
+// in `dir` into meta.ordinary_tokens. CTranslate2 directories carry the same tokenizer.json.
+Status ReadHuggingFaceTokenizer(const std::string& dir, ModelMetadata& meta);
+
 }  // namespace wisp
