@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -268,13 +269,15 @@ Result<TensorTable> ParseCTranslate2ModelBin(const uint8_t* data, size_t size, c
     if (ElementBytes(dtype) == 0) {
       return BadInput(source + ": " + where + " (" + name.substr(0, 80) + ") has unknown dtype " + std::to_string(dtype));
     }
-    // dims are u32 and rank <= 4: the product can overflow int64 only past 2^64; bound it first.
-    long double elems = 1;
-    for (int64_t d : v.shape) elems *= static_cast<long double>(d);
-    if (elems * ElementBytes(dtype) != static_cast<long double>(n_bytes)) {
+    // Four u32 dims can multiply past 2^64: the size is computed in long double (exact below 2^64)
+    // and compared with n_bytes (a u32) before any integer use.
+    long double need = ElementBytes(dtype);
+    for (int64_t d : v.shape) need *= static_cast<long double>(d);
+    if (need != static_cast<long double>(n_bytes)) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.0Lf", need);
       return BadInput(source + ": " + where + " (" + name.substr(0, 80) + ") holds " + std::to_string(n_bytes) +
-                      " bytes but its shape and " + DTypeName(dtype) + " need " +
-                      std::to_string(static_cast<unsigned long long>(elems * ElementBytes(dtype))));
+                      " bytes but its shape and " + DTypeName(dtype) + " need " + buf);
     }
     v.data = r.Take(n_bytes);
     v.bytes = n_bytes;
