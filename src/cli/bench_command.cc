@@ -28,6 +28,7 @@
 #include "cli/hardware_limits.h"
 #include "model/decoder.h"
 #include "model/encoder.h"
+#include "model/formats/checkpoint_reader.h"
 #include "model/ggml_loader.h"
 #include "model/ggml_types.h"
 #include "model/ggml_writer.h"
@@ -68,7 +69,7 @@ std::string BenchHelp() {
   return "usage: wisp bench (-m MODEL | --random NAME) [options]\n"
          "\n"
          "Measures, as the median of K repetitions after warm-up, and prints as a markdown table:\n"
-         "  load      LoadGgmlModel (mapping, validation, packing the matrices once for the fast backend)\n"
+         "  load      LoadModel: sniffing the format, mapping, validation, packing the matrices once\n"
          "  encoder   RunEncoder on one 30-s window: ms, GFLOP/s, % of the measured FMA peak\n"
          "  decoder   one static RunDecoder call on 128 tokens after SetAudioFeatures on 1x1500xd\n"
          "            features (cross-attention K/V, reported separately), timed twice: with all\n"
@@ -288,11 +289,11 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   std::unique_ptr<LoadedModel> model;
   double load_ms = MedianMs(r.Wants("load") ? r.warmup : 0, r.Wants("load") ? r.reps : 1, [&] {
     model.reset();
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, load_options);
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadModel(model_path, load_options);
     if (loaded.ok()) model = std::move(*loaded);
   });
   if (!model) {
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(model_path, load_options);
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadModel(model_path, load_options);
     return ReportError(kCommand, loaded.ok() ? "load failed" : loaded.status().message(), kExitBadInput);
   }
   const ModelWeights& w = model->weights;
@@ -392,7 +393,7 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   };
   table << "| Figure | Median (ms) | Work | Rate | % of limit |\n|---|---:|---|---:|---:|\n";
   if (r.Wants("load")) {
-    row("load (LoadGgmlModel)", load_ms,
+    row("load (" + model->metadata.format + ")", load_ms,
         Fmt("%.1f MB f32 in place, ", model->stats.bytes_in_place / 1e6) +
             Fmt("%.1f MB copied/converted", model->stats.bytes_copied / 1e6),
         "", "");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -88,13 +89,15 @@ inline std::vector<uint8_t> FloatBytes(const std::vector<float>& v, bool f16) {
   return out;
 }
 
-// A whole WhisperSpec model with the random weights of (hp, seed).
-inline std::vector<uint8_t> BuildCt2Model(const HParams& hp, uint64_t seed, Ct2Mode mode) {
+// A whole WhisperSpec model whose tensor values (openai-whisper names, PyTorch order) come from
+// `values`.
+inline std::vector<uint8_t> BuildCt2Model(const HParams& hp,
+                                          const std::function<std::vector<float>(const std::string&)>& vals,
+                                          Ct2Mode mode) {
   Ct2Writer w;
   const bool f16 = mode == Ct2Mode::kF16 || mode == Ct2Mode::kInt8F16;
   const bool int8 = mode == Ct2Mode::kInt8 || mode == Ct2Mode::kInt8F16;
   const uint8_t fdt = f16 ? 4 : 0;
-  auto vals = [&](const std::string& n) { return RandomValues(hp, n, seed); };
   auto dense = [&](const std::string& name, const std::vector<float>& v, std::vector<uint32_t> dims) {
     w.Var(name, dims, fdt, FloatBytes(v, f16));
   };
@@ -178,6 +181,11 @@ inline std::vector<uint8_t> BuildCt2Model(const HParams& hp, uint64_t seed, Ct2M
   ln("encoder/layer_norm", "encoder.ln_post");
   w.Alias("decoder/projection/weight", "decoder/embeddings/weight");
   return w.Bytes();
+}
+
+// The same with the random weights of (hp, seed).
+inline std::vector<uint8_t> BuildCt2Model(const HParams& hp, uint64_t seed, Ct2Mode mode) {
+  return BuildCt2Model(hp, [&](const std::string& n) { return RandomValues(hp, n, seed); }, mode);
 }
 
 // vocabulary.txt lines for an English vocabulary: 50256 ordinary tokens in GPT-2's byte alphabet
