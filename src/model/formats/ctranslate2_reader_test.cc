@@ -12,9 +12,9 @@
 namespace wisp {
 namespace {
 
-using testing::BuildCt2Model;
-using testing::Ct2Mode;
-using testing::Ct2Writer;
+using ct2_test::BuildCt2Model;
+using ct2_test::Ct2Mode;
+using ct2_test::Ct2Writer;
 
 // Width 64, one head, one layer each: small, valid for the architecture.
 HParams SmallHParams() { return {51864, 1500, 64, 1, 1, 448, 64, 1, 1, 80, 0}; }
@@ -42,7 +42,7 @@ TEST_P(Ct2Formats, ValuesMatchTheWrittenWeights) {
   const HParams hp = SmallHParams();
   const Ct2Mode mode = GetParam();
   const std::string dir = WriteDir("values" + std::to_string(static_cast<int>(mode)), BuildCt2Model(hp, kSeed, mode),
-                                   kConfig, testing::SyntheticVocabularyTxt(hp.n_vocab));
+                                   kConfig, ct2_test::SyntheticVocabularyTxt(hp.n_vocab));
   ASSERT_EQ(SniffCheckpoint(dir).value(), CheckpointFormat::kCTranslate2Dir);
   LoadOptions keep;
   keep.keep_f32_matrices = true;
@@ -65,7 +65,7 @@ TEST_P(Ct2Formats, ValuesMatchTheWrittenWeights) {
     const Tensor* t = WhisperTensorByName(w, spec.name);
     ASSERT_NE(t, nullptr) << spec.name;
     ASSERT_NE(t->data, nullptr) << spec.name;
-    const std::vector<float> want = testing::RandomValues(hp, spec.name, kSeed);
+    const std::vector<float> want = ct2_test::RandomValues(hp, spec.name, kSeed);
     ASSERT_EQ(static_cast<int64_t>(want.size()), t->numel()) << spec.name;
     const bool quantized = int8 && spec.shape.size() == 2 && spec.name.find("positional") == std::string::npos;
     const int64_t rows = spec.shape[0], cols = t->numel() / rows;
@@ -147,7 +147,7 @@ TEST(Ct2Reader, MissingScaleAndExtraLayer) {
 TEST(Ct2Reader, ConfigAndVocabularyErrors) {
   const HParams hp = SmallHParams();
   const std::vector<uint8_t> bin = BuildCt2Model(hp, kSeed, Ct2Mode::kF16);
-  const std::string vocab = testing::SyntheticVocabularyTxt(hp.n_vocab);
+  const std::string vocab = ct2_test::SyntheticVocabularyTxt(hp.n_vocab);
   auto err = [&](const std::string& name, const std::string& config, const std::string& v) {
     auto t = ReadCTranslate2Dir(WriteDir(name, bin, config, v));
     return t.ok() ? std::string("read") : t.status().message();

@@ -13,7 +13,7 @@
 #include "model/bind_weights.h"
 #include "model/ggml_writer.h"
 
-namespace wisp::testing {
+namespace wisp::ct2_test {
 
 enum class Ct2Mode { kF32, kF16, kInt8, kInt8F16 };
 
@@ -221,4 +221,4 @@ inline std::string SyntheticVocabularyTxt(int n_vocab) {
   return out;
 }
 
-}  // namespace wisp::testing
+}  // namespace wisp::ct2_test
