@@ -78,6 +78,14 @@ Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& mo
     return std::unique_ptr<WhisperEngine>(new WhisperEngine(std::move(model), std::move(*tokenizer),
                                                             "tiktoken file " + tiktoken_path, false));
   }
+  if (model->vocab.empty()) {
+    std::string searched;
+    for (const std::string& p : TiktokenSearchPaths(model_path, hparams)) searched += (searched.empty() ? "" : ", ") + p;
+    return NotFound(model_path + ": this " + model->metadata.format + " checkpoint holds no vocabulary, and no " +
+                    TiktokenFileNameFor(hparams) + " was found (looked in " + searched +
+                    "): pass --tokenizer-file, or put openai-whisper's " + TiktokenFileNameFor(hparams) +
+                    " there (`wisp models download tiny.en` fetches it)");
+  }
   Result<Tokenizer> tokenizer = Tokenizer::FromGgmlVocab(model->vocab, hparams.n_vocab);
   if (!tokenizer.ok()) {
     return BadInput("vocabulary of " + model_path + ": " + tokenizer.status().message());
