@@ -13,6 +13,8 @@ int RunModelsCommand(const std::vector<std::string>& args);
 // wisp profile -m MODEL AUDIO / wisp bench (-m MODEL | --random NAME): performance reports
 int RunProfileCommand(const std::vector<std::string>& args);
 int RunBenchCommand(const std::vector<std::string>& args);
+// wisp convert IN OUT.bin [--type TYPE]: any checkpoint as a whisper.cpp ggml file
+int RunConvertCommand(const std::vector<std::string>& args);
 
 // Prints "wisp <command>: <message>" on stderr and returns the exit code.
 int ReportError(const std::string& command, const std::string& message, int exit_code);
