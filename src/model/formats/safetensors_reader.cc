@@ -298,8 +298,6 @@ Result<HfTensorName> WhisperNameForHuggingFace(std::string_view hf_name) {
 namespace {
 
 constexpr uint64_t kMaxSmallJsonBytes = 4ull << 20;   // config, generation config, index
-constexpr uint64_t kMaxTokenizerBytes = 64ull << 20;  // tokenizer.json is ~2.5 MB
-constexpr int64_t kMaxTokenId = 1 << 20;
 
 std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
@@ -361,81 +359,6 @@ Status ReadGenerationConfig(const std::string& path, const HParams& hp, ModelMet
   WISP_RETURN_IF_ERROR(ReadTokenList(*config, "suppress_tokens", hp.n_vocab, path, meta.suppress_tokens));
   return ReadTokenList(*config, "begin_suppress_tokens", hp.n_vocab, path, meta.suppress_tokens_begin);
 }
-
-// Puts `token` at `id` in the vocabulary (in id order); one id may not name two tokens.
-Status AddVocabEntry(const std::string& token, const Json& id_json, const std::string& path,
-                     std::vector<std::string>& vocab, std::vector<bool>& have) {
-  Result<int64_t> id = JsonInt(&id_json, 0, kMaxTokenId - 1, path + ": id of token " + Quote(token));
-  if (!id.ok()) return id.status();
-  if (static_cast<size_t>(*id) >= vocab.size()) vocab.resize(*id + 1), have.resize(*id + 1);
-  if (have[*id] && vocab[*id] != token) {
-    return BadInput(path + ": id " + std::to_string(*id) + " is both " + Quote(vocab[*id]) + " and " + Quote(token));
-  }
-  vocab[*id] = token;
-  have[*id] = true;
-  return Status::Ok();
-}
-
-Status AddVocab(const Json& map, const std::string& path, std::vector<std::string>& vocab,
-                std::vector<bool>& have) {
-  if (!map.is_object()) return BadInput(path + ": the vocabulary is not a JSON object");
-  for (const auto& [token, id] : map.items()) WISP_RETURN_IF_ERROR(AddVocabEntry(token, id, path, vocab, have));
-  return Status::Ok();
-}
-
-// The ordinary tokens from tokenizer.json or vocab.json (+ added_tokens.json). Only the vocabulary
-// is read: merges.txt / the merges list are not needed, because a Whisper (tiktoken) BPE merges
-// the pair whose merged token has the lowest id: the ranks are the ids.
-}  // namespace
-
-Status ReadHuggingFaceTokenizer(const std::string& dir, ModelMetadata& meta) {
-  std::vector<std::string> vocab;
-  std::vector<bool> have;
-  std::string source = JoinPath(dir, "tokenizer.json");
-  if (FileExists(source)) {
-    Result<Json> tok = ReadJsonFile(source, kMaxTokenizerBytes, 4, "merges");
-    if (!tok.ok()) return tok.status();
-    const Json* model = Field(*tok, "model");
-    const Json* model_vocab = model != nullptr && model->is_object() ? Field(*model, "vocab") : nullptr;
-    if (model_vocab == nullptr) return BadInput(source + ": no model.vocab");
-    const Json* type = Field(*model, "type");
-    if (type != nullptr && (!type->is_string() || type->get_ref<const std::string&>() != "BPE")) {
-      return Unsupported(source + ": model type " + type->dump().substr(0, 40) + " is not BPE");
-    }
-    WISP_RETURN_IF_ERROR(AddVocab(*model_vocab, source, vocab, have));
-    const Json* added = Field(*tok, "added_tokens");
-    if (added != nullptr && !added->is_array()) return BadInput(source + ": added_tokens is not a list");
-    for (size_t i = 0; added != nullptr && i < added->size(); ++i) {
-      const Json& a = (*added)[i];
-      const Json* content = a.is_object() ? Field(a, "content") : nullptr;
-      const Json* id = a.is_object() ? Field(a, "id") : nullptr;
-      if (content == nullptr || !content->is_string() || id == nullptr) {
-        return BadInput(source + ": added_tokens[" + std::to_string(i) + "] has no content and id");
-      }
-      WISP_RETURN_IF_ERROR(AddVocabEntry(content->get_ref<const std::string&>(), *id, source, vocab, have));
-    }
-  } else {
-    source = JoinPath(dir, "vocab.json");
-    if (!FileExists(source)) {
-      return NotFound(dir + ": no tokenizer.json or vocab.json; the checkpoint's vocabulary is needed");
-    }
-    Result<Json> v = ReadJsonFile(source, kMaxTokenizerBytes, 1);
-    if (!v.ok()) return v.status();
-    WISP_RETURN_IF_ERROR(AddVocab(*v, source, vocab, have));
-    const std::string added_path = JoinPath(dir, "added_tokens.json");
-    if (FileExists(added_path)) {
-      Result<Json> added = ReadJsonFile(added_path, kMaxSmallJsonBytes, 1);
-      if (!added.ok()) return added.status();
-      WISP_RETURN_IF_ERROR(AddVocab(*added, added_path, vocab, have));
-    }
-  }
-  Result<std::vector<std::string>> ordinary = OrdinaryTokensFromVocab(vocab, source);
-  if (!ordinary.ok()) return ordinary.status();
-  meta.ordinary_tokens = std::move(*ordinary);
-  return Status::Ok();
-}
-
-namespace {
 
 // model.safetensors.index.json: {"weight_map": {tensor name: shard file}}. Returns the shards'
 // file names; `weight_map` gets the map.
