@@ -1,0 +1,107 @@
+// bf16 GEMM and activation rounding for AVX-512 BF16 (compile flags in CMakeLists.txt; called only
+// after DetectBf16Isa's CPU check). Same numerics as the generic kernel in gemm_bf16.cc, bit for
+// bit: vdpbf16ps adds a pair's odd product, then its even one, each rounded to f32.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/gemm_bf16.h"
+
+namespace wisp::kernels {
+namespace {
+
+constexpr int kNR = kBf16PanelWidth;
+// 12 rows x 2 vectors: 24 accumulators, 2 panel vectors and a broadcast in the 32 zmm registers
+// (the f32 packed kernel's shape; each vdpbf16ps does twice an FMA's multiply-adds).
+constexpr int kRows = 12;
+
+inline __m512bh AsBf16(__m512i v) { return (__m512bh)v; }
+
+// MR rows x 32 columns of C over k2 pairs of k.
+template <int MR>
+inline void Tile(const uint16_t* A, int64_t lda, const uint16_t* panel, int64_t k2, const float* bias, float* C,
+                 int64_t ldc, int cols, bool accumulate) {
+  __m512 c0[MR], c1[MR];
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k2; ++p) {
+    const __m512bh b0 = AsBf16(_mm512_loadu_si512(panel + p * 2 * kNR));
+    const __m512bh b1 = AsBf16(_mm512_loadu_si512(panel + p * 2 * kNR + kNR));
+    for (int i = 0; i < MR; ++i) {
+      int32_t pair;  // a[2p] (low half) and a[2p + 1], broadcast to every column
+      std::memcpy(&pair, A + i * lda + 2 * p, 4);
+      const __m512bh a = AsBf16(_mm512_set1_epi32(pair));
+      c0[i] = _mm512_dpbf16_ps(c0[i], b0, a);
+      c1[i] = _mm512_dpbf16_ps(c1[i], b1, a);
+    }
+  }
+  alignas(64) float bias_tmp[kNR] = {};
+  if (bias != nullptr) std::memcpy(bias_tmp, bias, sizeof(float) * cols);
+  const __m512 bias0 = _mm512_load_ps(bias_tmp), bias1 = _mm512_load_ps(bias_tmp + 16);
+  const __mmask16 k0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 k1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  for (int i = 0; i < MR; ++i) {
+    float* c = C + i * ldc;
+    __m512 r0 = _mm512_add_ps(c0[i], bias0), r1 = _mm512_add_ps(c1[i], bias1);
+    if (accumulate) {
+      r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(k0, c));
+      r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(k1, c + 16));
+    }
+    _mm512_mask_storeu_ps(c, k0, r0);
+    _mm512_mask_storeu_ps(c + 16, k1, r1);
+  }
+}
+
+template <int MR>
+inline void Rows(int rows, const uint16_t* A, int64_t lda, const uint16_t* panel, int64_t k2, const float* bias,
+                 float* C, int64_t ldc, int cols, bool accumulate) {
+  // Remainder rows: the exact-height tile, so no row is computed twice.
+  if constexpr (MR > 1) {
+    if (rows < MR) return Rows<MR - 1>(rows, A, lda, panel, k2, bias, C, ldc, cols, accumulate);
+  }
+  Tile<MR>(A, lda, panel, k2, bias, C, ldc, cols, accumulate);
+}
+
+}  // namespace
+
+void ConvertRowsBf16Avx512(const float* A, int64_t lda, int64_t M, int64_t K, uint16_t* out, int64_t ldo) {
+  const int64_t even = Bf16EvenK(K);
+  for (int64_t m = 0; m < M; ++m) {
+    const float* a = A + m * lda;
+    uint16_t* o = out + m * ldo;
+    for (int64_t k = 0; k < even; k += 32) {
+      // Masked loads read nothing past K and give zeros there (an odd K's pad element).
+      const int64_t left = K - k;
+      const __mmask16 l0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+      const __mmask16 l1 = left >= 32 ? __mmask16(0xffff) : left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1);
+      const __m512 lo = _mm512_maskz_loadu_ps(l0, a + k), hi = _mm512_maskz_loadu_ps(l1, a + k + 16);
+      const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);  // lo -> elements 0..15, hi -> 16..31
+      const int64_t store = even - k;
+      const __mmask32 s = store >= 32 ? ~__mmask32(0) : __mmask32((1u << store) - 1);
+      _mm512_mask_storeu_epi16(o + k, s, (__m512i)v);
+    }
+  }
+}
+
+void GemmBf16Avx512(const uint16_t* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
+                    const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                    bool accumulate) {
+  const int64_t k2 = Bf16EvenK(K) / 2, panel_elems = Bf16EvenK(packed_k) * kNR;
+  // A block of rows stays in L2 while the column panels of this job stream past it; a thin last
+  // block joins the one before (as in the f32 packed GEMM), so B is never streamed for a few rows.
+  constexpr int64_t kMBlock = 10 * kRows;
+  for (int64_t mb = m0, me = m0; mb < m1; mb = me) {
+    me = m1 - mb < kMBlock + kMBlock / 2 ? m1 : mb + kMBlock;
+    for (int64_t n = n0; n < n1; n += kNR) {
+      const uint16_t* panel = packed + (n / kNR) * panel_elems;
+      const int cols = static_cast<int>(n1 - n < kNR ? n1 - n : kNR);
+      const float* b = bias ? bias + n : nullptr;
+      for (int64_t m = mb; m < me; m += kRows) {
+        const int rows = static_cast<int>(me - m < kRows ? me - m : kRows);
+        Rows<kRows>(rows, A + m * lda, lda, panel, k2, b, C + m * ldc + n, ldc, cols, accumulate);
+      }
+    }
+  }
+}
+
+}  // namespace wisp::kernels
