@@ -89,6 +89,24 @@ TEST_P(Ct2Formats, ValuesMatchTheWrittenWeights) {
 INSTANTIATE_TEST_SUITE_P(Modes, Ct2Formats,
                          ::testing::Values(Ct2Mode::kF32, Ct2Mode::kF16, Ct2Mode::kInt8, Ct2Mode::kInt8F16));
 
+// Every vocabulary size and mel count of the published models (width kept small): English
+// (51864, 80 mels), multilingual (51865) and large-v3 (51866 tokens, 128 mels).
+TEST(Ct2Reader, EveryVocabularyAndMelShape) {
+  for (const auto& [n_vocab, n_mels] : {std::pair{51864, 80}, std::pair{51865, 80}, std::pair{51866, 128}}) {
+    HParams hp = SmallHParams();
+    hp.n_vocab = n_vocab;
+    hp.n_mels = n_mels;
+    const std::string dir = WriteDir("shape" + std::to_string(n_vocab), BuildCt2Model(hp, kSeed, Ct2Mode::kF16), kConfig,
+                                     ct2_test::SyntheticVocabularyTxt(n_vocab));
+    auto model = LoadModel(dir);
+    ASSERT_TRUE(model.ok()) << n_vocab << ": " << model.status().message();
+    EXPECT_EQ((*model)->weights.hparams.n_vocab, n_vocab);
+    EXPECT_EQ((*model)->weights.hparams.n_mels, n_mels);
+    EXPECT_EQ((*model)->weights.conv1_w.shape[1], n_mels);
+    EXPECT_EQ((*model)->metadata.ordinary_tokens.size(), n_vocab == 51864 ? 50256u : 50257u);
+  }
+}
+
 std::string ParseError(const std::vector<uint8_t>& bytes) {
   auto t = ParseCTranslate2ModelBin(bytes.data(), bytes.size(), "m.bin");
   if (!t.ok()) return t.status().message();

@@ -188,8 +188,8 @@ inline std::vector<uint8_t> BuildCt2Model(const HParams& hp, uint64_t seed, Ct2M
   return BuildCt2Model(hp, [&](const std::string& n) { return RandomValues(hp, n, seed); }, mode);
 }
 
-// vocabulary.txt lines for an English vocabulary: 50256 ordinary tokens in GPT-2's byte alphabet
-// (the 256 single bytes, then distinct made-up pairs), then the specials as CTranslate2 lists them.
+// vocabulary.txt lines: 50256 ordinary tokens (English, n_vocab 51864) or 50257 (multilingual) in
+// GPT-2's byte alphabet (the 256 single bytes, then distinct made-up triples), then the specials.
 inline std::string SyntheticVocabularyTxt(int n_vocab) {
   auto spell = [](int b) {  // bytes_to_unicode for one byte, as UTF-8
     static int map[256];
@@ -215,9 +215,10 @@ inline std::string SyntheticVocabularyTxt(int n_vocab) {
   std::string out;
   int count = 0;
   for (int b = 0; b < 256; ++b, ++count) out += spell(b) + "\n";
-  for (int i = 0; count < 50256; ++i, ++count) out += spell('a' + i % 26) + spell('a' + (i / 26) % 26) + spell('a' + i / 676) + "\n";
+  const int n_ordinary = n_vocab >= 51865 ? 50257 : 50256;
+  for (int i = 0; count < n_ordinary; ++i, ++count) out += spell('a' + i % 26) + spell('a' + (i / 26) % 26) + spell('a' + i / 676) + "\n";
   out += "<|endoftext|>\n";
-  for (int i = 50257; i < n_vocab; ++i) out += "<|special" + std::to_string(i) + "|>\n";
+  for (int i = n_ordinary + 1; i < n_vocab; ++i) out += "<|special" + std::to_string(i) + "|>\n";
   return out;
 }
 
