@@ -37,8 +37,17 @@ void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* 
   state->n_past = 0;
 }
 
-void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state, const int32_t* tokens,
-                int n_tokens, bool all_logits, float* logits) {
+namespace {
+
+// Which alignment heads a layer holds: their head numbers and their places in the caller's list.
+struct LayerHeads {
+  std::vector<int> heads, slots;
+};
+
+// RunDecoder's body; capture (null on the normal path) asks for the pre-softmax cross-attention
+// scores of some heads, which only the word-timestamp pass wants.
+void Forward(const ModelWeights& w, const OpContext& ctx, DecoderState* state, const int32_t* tokens, int n_tokens,
+             bool all_logits, float* logits, const std::vector<LayerHeads>* capture, float* scores) {
   const HParams& hp = w.hparams;
   const int64_t d = hp.n_text_state, n = n_tokens, past = state->n_past;
   assert(n_tokens > 0 && past + n_tokens <= hp.n_text_ctx);
@@ -64,7 +73,18 @@ void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state
     BlockScratch& s = state->block;
     AttentionSublayerWithKv(ctx, b.attn_ln, b.attn, hp.n_text_head, x, n, d, k_cache + past * d,
                             v_cache + past * d, k_cache, v_cache, past + n, /*causal=*/true, past, &s);
-    CrossAttentionSublayer(ctx, b.cross_attn_ln, b.cross_attn, x, n, d, state->cross_kv[l], &s);
+    if (capture != nullptr && !(*capture)[l].heads.empty()) {
+      const LayerHeads& lh = (*capture)[l];
+      const int64_t per_head = n * hp.n_audio_ctx;
+      std::vector<float> layer_scores(lh.heads.size() * per_head);
+      CrossAttentionSublayerWithScores(ctx, b.cross_attn_ln, b.cross_attn, x, n, d, state->cross_kv[l], lh.heads,
+                                       layer_scores.data(), &s);
+      for (size_t i = 0; i < lh.heads.size(); ++i) {
+        std::memcpy(scores + lh.slots[i] * per_head, layer_scores.data() + i * per_head, per_head * sizeof(float));
+      }
+    } else {
+      CrossAttentionSublayer(ctx, b.cross_attn_ln, b.cross_attn, x, n, d, state->cross_kv[l], &s);
+    }
     MlpSublayer(ctx, b.mlp_ln, b.mlp_up, b.mlp_down, x, n, d, &s);
   }
   state->n_past += n_tokens;
@@ -76,6 +96,29 @@ void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state
   LayerNorm(ctx, x + first * d, rows, d, w.decoder_ln.gamma.data, w.decoder_ln.beta.data, state->last.data());
   LinearOp(ctx, state->last.data(), rows, d, w.token_embedding.data, hp.n_vocab, nullptr, logits, hp.n_vocab,
            Packed(w.token_embedding));
+}
+
+}  // namespace
+
+void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state, const int32_t* tokens,
+                int n_tokens, bool all_logits, float* logits) {
+  Forward(w, ctx, state, tokens, n_tokens, all_logits, logits, nullptr, nullptr);
+}
+
+void RunDecoderWithCrossAttentionScores(const ModelWeights& w, const OpContext& ctx, DecoderState* state,
+                                        const int32_t* tokens, int n_tokens,
+                                        const std::vector<std::pair<int, int>>& heads, float* scores,
+                                        float* logits) {
+  const HParams& hp = w.hparams;
+  std::vector<LayerHeads> capture(hp.n_text_layer);
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const auto [layer, head] = heads[i];
+    assert(layer >= 0 && layer < hp.n_text_layer && head >= 0 && head < hp.n_text_head);
+    capture[layer].heads.push_back(head);
+    capture[layer].slots.push_back(static_cast<int>(i));
+  }
+  state->n_past = 0;  // find_alignment runs the sequence alone, without a cache
+  Forward(w, ctx, state, tokens, n_tokens, /*all_logits=*/true, logits, &capture, scores);
 }
 
 }  // namespace wisp

@@ -2,6 +2,7 @@
 // computed once per audio window, logits = x · E^T with the token-embedding matrix E.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "model/transformer_block.h"
@@ -32,5 +33,16 @@ void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* 
 // Requires n_past + n_tokens <= n_text_ctx.
 void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state, const int32_t* tokens,
                 int n_tokens, bool all_logits, float* logits);
+
+// openai-whisper's find_alignment forward pass: the tokens from position 0 over the window's
+// cross K/V in state (SetAudioFeatures), with the pre-softmax cross-attention scores of each
+// (layer, head) of heads captured as its hooks capture them. Overwrites the self-attention cache
+// (n_past = n_tokens afterwards), so a decode of the window must be finished before.
+// scores: (heads.size(), n_tokens, n_audio_ctx); logits: (n_tokens, n_vocab), every row.
+// Requires n_tokens <= n_text_ctx and every head within the decoder's layers and heads.
+void RunDecoderWithCrossAttentionScores(const ModelWeights& w, const OpContext& ctx, DecoderState* state,
+                                        const int32_t* tokens, int n_tokens,
+                                        const std::vector<std::pair<int, int>>& heads, float* scores,
+                                        float* logits);
 
 }  // namespace wisp

@@ -49,6 +49,25 @@ void CrossAttentionSublayer(const OpContext& ctx, const LayerNormWeights& ln, co
   AddInPlace(ctx, x, s->h.data(), n * d);
 }
 
+void CrossAttentionSublayerWithScores(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a,
+                                      float* x, int64_t n, int64_t d, const PreparedKv& kv,
+                                      const std::vector<int>& heads, float* scores, BlockScratch* s) {
+  s->h.resize(n * d);
+  s->qkv.resize(n * d);
+  s->attn.resize(n * d);
+  LayerNorm(ctx, x, n, d, ln.gamma.data, ln.beta.data, s->h.data());
+  ApplyLinear(ctx, a.query, s->h.data(), n, s->qkv.data(), d);
+  // The scores come from the same q and the unpacked K the prepared object points to, so they are
+  // the weights this very attention call uses (up to the fused kernel's summation order).
+  for (size_t i = 0; i < heads.size(); ++i) {
+    AttentionScores(ctx, s->qkv.data(), d, n, kv.k, kv.ldk, kv.n_kv, heads[i], kv.head_dim,
+                    scores + static_cast<int64_t>(i) * n * kv.n_kv);
+  }
+  AttentionPrepared(ctx, s->qkv.data(), d, n, kv, s->attn.data());
+  ApplyLinear(ctx, a.out, s->attn.data(), n, s->h.data(), d);
+  AddInPlace(ctx, x, s->h.data(), n * d);
+}
+
 void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear& up, const Linear& down, float* x,
                  int64_t n, int64_t d, BlockScratch* s) {
   const int64_t hidden = up.w.rows();

@@ -29,6 +29,13 @@ void AttentionSublayerWithKv(const OpContext& ctx, const LayerNormWeights& ln, c
 void CrossAttentionSublayer(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a, float* x,
                             int64_t n, int64_t d, const PreparedKv& kv, BlockScratch* s);
 
+// CrossAttentionSublayer that also writes the pre-softmax scores (AttentionScores) of the given
+// heads of this layer, one (n, kv.n_kv) matrix per head in order, into scores: the opt-in path of
+// word timestamps. x is updated exactly as by CrossAttentionSublayer.
+void CrossAttentionSublayerWithScores(const OpContext& ctx, const LayerNormWeights& ln, const AttentionWeights& a,
+                                      float* x, int64_t n, int64_t d, const PreparedKv& kv,
+                                      const std::vector<int>& heads, float* scores, BlockScratch* s);
+
 // x (n, d) += down(gelu(up(ln(x)))).
 void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear& up, const Linear& down, float* x,
                  int64_t n, int64_t d, BlockScratch* s);

@@ -1,6 +1,9 @@
 // Op entry points: time the call, then run the context's backend.
 #include "ops/ops.h"
 
+#include <cmath>
+#include <vector>
+
 #include "ops/ops_fast.h"
 #include "ops/ops_reference.h"
 
@@ -50,6 +53,24 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
     return fast::Attention(ctx.pool, q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
   }
   reference::Attention(q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
+}
+
+void AttentionScores(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
+                     int64_t n_kv, int head, int64_t head_dim, float* out) {
+  OpScope scope(ctx.profiler, "attention_scores", IsFast(ctx));
+  // The head's columns gathered and scaled into contiguous copies turn the scores into one
+  // Linear product (K_h plays the weight), so both backends reuse their matrix kernels.
+  const float s = static_cast<float>(std::pow(static_cast<double>(head_dim), -0.25));
+  std::vector<float> qh(n_q * head_dim), kh(n_kv * head_dim);
+  const int64_t col = static_cast<int64_t>(head) * head_dim;
+  for (int64_t i = 0; i < n_q; ++i) {
+    for (int64_t c = 0; c < head_dim; ++c) qh[i * head_dim + c] = q[i * ldq + col + c] * s;
+  }
+  for (int64_t j = 0; j < n_kv; ++j) {
+    for (int64_t c = 0; c < head_dim; ++c) kh[j * head_dim + c] = k[j * ldk + col + c] * s;
+  }
+  if (IsFast(ctx)) return fast::Linear(ctx.pool, qh.data(), n_q, head_dim, kh.data(), n_kv, nullptr, out, n_kv, {});
+  reference::Linear(qh.data(), n_q, head_dim, kh.data(), n_kv, nullptr, out, n_kv);
 }
 
 PanelVector<float> PackLinearWeight(const float* W, int64_t N, int64_t K) { return fast::PackLinearWeight(W, N, K); }

@@ -89,6 +89,13 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out);
 
+// The pre-softmax scores of one head, (q_h s)(k_h s)^T with s = head_dim^-1/4, scaled before the
+// product as openai-whisper's qkv_attention does: q (n_q, H*dh) row stride ldq, k (n_kv, H*dh) row
+// stride ldk, out (n_q, n_kv) contiguous. Word timestamps need these matrices for a few heads;
+// the fused Attention never forms them, so only that opt-in path pays for this.
+void AttentionScores(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
+                     int64_t n_kv, int head, int64_t head_dim, float* out);
+
 // Keys and values prepared once for many attention calls over them: the decoder's cross-
 // attention attends to the same audio K/V at every step of a window. The fast backend packs
 // K^T and V of each head into GEMM panels here; the reference backend keeps the pointers.

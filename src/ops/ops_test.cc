@@ -224,6 +224,40 @@ TEST_P(OpsTest, PreparedKvMatchesAttention) {
   }
 }
 
+// The scores word timestamps read: softmax(scores) @ v must give the fused attention's output
+// for that head, and the scores themselves a plain double-precision dot product.
+TEST_P(OpsTest, AttentionScoresMatchFusedAttention) {
+  const int n_q = 7, n_kv = 300, heads = 4, dh = 32, w = heads * dh;
+  auto q = Random(n_q * (w + 3), rng_), k = Random(n_kv * (w + 1), rng_), v = Random(n_kv * w, rng_);
+  std::vector<float> fused(n_q * w);
+  Attention(ref_, q.data(), w + 3, n_q, k.data(), w + 1, v.data(), w, n_kv, heads, dh, false, 0, fused.data());
+  for (const OpContext* ctx : {&fast_, &ref_}) {
+    for (int h : {0, 3}) {
+      std::vector<float> scores(n_q * n_kv), want(n_q * n_kv), out(n_q * dh), want_out(n_q * dh);
+      AttentionScores(*ctx, q.data(), w + 3, n_q, k.data(), w + 1, n_kv, h, dh, scores.data());
+      for (int i = 0; i < n_q; ++i) {
+        double mx = -1e300, sum = 0;
+        for (int j = 0; j < n_kv; ++j) {
+          double dot = 0;
+          for (int c = 0; c < dh; ++c) dot += double(q[i * (w + 3) + h * dh + c]) * k[j * (w + 1) + h * dh + c];
+          want[i * n_kv + j] = static_cast<float>(dot / std::sqrt(double(dh)));
+          mx = std::max(mx, double(scores[i * n_kv + j]));
+        }
+        std::vector<double> p(n_kv);
+        for (int j = 0; j < n_kv; ++j) sum += p[j] = std::exp(scores[i * n_kv + j] - mx);
+        for (int c = 0; c < dh; ++c) {
+          double o = 0;
+          for (int j = 0; j < n_kv; ++j) o += p[j] / sum * v[j * w + h * dh + c];
+          out[i * dh + c] = static_cast<float>(o);
+          want_out[i * dh + c] = fused[i * w + h * dh + c];
+        }
+      }
+      EXPECT_LT(Nmse(scores, want), kMaxNmse) << h;
+      EXPECT_LT(Nmse(out, want_out), kMaxNmse) << h;
+    }
+  }
+}
+
 TEST_P(OpsTest, ProfilerCountsEveryCall) {
   Profiler prof;
   OpContext ctx = fast_;

@@ -19,6 +19,18 @@
 
 namespace wisp {
 
+// One entry of a segment's "words" (word_timestamps=True, pipeline/word_timestamps.h): the word
+// as decoded (leading space included), start/end in seconds rounded to 0.01, and the mean
+// probability of its tokens.
+struct Word {
+  std::string word;
+  double start = 0, end = 0;
+  double probability = 0;
+  // One heuristic of the official sets start to max(0, ...), which is the python int 0 when the
+  // other value is not positive; json.dump then writes "0", not "0.0".
+  bool start_is_int_zero = false;
+};
+
 // One entry of the official result["segments"]. A segment of zero duration or blank text keeps
 // its place (and id) with text "" and no tokens, as the official clears rather than removes it.
 struct Segment {
@@ -31,6 +43,7 @@ struct Segment {
   double avg_logprob = 0;
   double compression_ratio = 0;
   double no_speech_prob = 0;
+  std::vector<Word> words;  // filled only with word timestamps
 };
 
 struct TranscriptionResult {
