@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -54,6 +55,8 @@ const std::vector<OptionSpec>& BenchOptionSpecs() {
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights instead of int8 products"},
+      {"compute", 0, "TYPE", "precision the products compute in: auto (default: f32, int8 for quantized "
+                             "models with VNNI), f32, bf16 (AVX512_BF16) or int8 (quantized models)"},
       {"reps", 'r', "K", "repetitions per figure; the median is reported (default 5)"},
       {"warmup", 0, "N", "untimed runs before the repetitions (default 1)"},
       {"bandwidth-mb", 0, "MB", "size of the read-bandwidth buffer (default 1024; must exceed the caches)"},
@@ -139,6 +142,7 @@ struct Request {
   int e2e_seconds = 600;
   Backend backend = Backend::kFast;
   bool q8_exact = false;
+  ComputeType compute = ComputeType::kAuto;
   std::set<std::string> only;
   bool Wants(const std::string& what) const { return only.empty() || only.count(what) > 0; }
 };
@@ -181,6 +185,12 @@ Result<Request> BuildRequest(const ParsedArgs& args) {
     r.bandwidth_mb = *mb;
   }
   r.q8_exact = args.Has("q8-exact");
+  if (args.Has("compute")) {
+    const std::string c = args.Get("compute");
+    const std::optional<ComputeType> parsed = ParseComputeType(c.c_str());
+    if (!parsed) return InvalidArgument("--compute: expected auto, f32, bf16 or int8, got '" + c + "'");
+    r.compute = *parsed;
+  }
   const std::string backend = args.Get("backend", "fast");
   if (backend == "reference") {
     r.backend = Backend::kReference;
@@ -285,7 +295,8 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   ctx.backend = r.backend;
 
   const LoadOptions load_options{.keep_f32_matrices = r.backend == Backend::kReference,
-                                 .q8_0_int8_activations = !r.q8_exact};
+                                 .q8_0_int8_activations = !r.q8_exact,
+                                 .compute = r.compute};
   std::unique_ptr<LoadedModel> model;
   double load_ms = MedianMs(r.Wants("load") ? r.warmup : 0, r.Wants("load") ? r.reps : 1, [&] {
     model.reset();
@@ -303,12 +314,13 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   const bool fast = r.backend == Backend::kFast;
   const bool q8 = emb.packed_q8_0 != nullptr || emb.packed_q8_0_int != nullptr;
   const char* matrix_type = !fast                     ? "f32"
+                            : emb.packed_bf16         ? "bf16 (bf16 products, attention too)"
                             : emb.packed_q8_0_int     ? "q8_0 (int8 products)"
                             : q8                      ? "q8_0"
                             : emb.packed_f16          ? "f16"
                                                       : "f32";
   // Panels hold an f32 scale per 32 weights: 36 bytes a block (the file's blocks are 34).
-  const double matrix_bytes = !fast ? 4.0 : q8 ? 36.0 / 32.0 : emb.packed_f16 ? 2.0 : 4.0;
+  const double matrix_bytes = !fast ? 4.0 : q8 ? 36.0 / 32.0 : emb.packed_f16 || emb.packed_bf16 ? 2.0 : 4.0;
   const HParams& hp = w.hparams;
   const int64_t d = hp.n_audio_state;
 
@@ -436,6 +448,8 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
               hp.n_audio_layer, hp.n_text_layer, static_cast<long long>(d), hp.n_vocab, hp.ftype, matrix_type);
   std::printf("- backend %s, %d thread(s), median of %d rep(s) after %d warm-up\n",
               r.backend == Backend::kFast ? "fast" : "reference", r.threads, r.reps, r.warmup);
+  std::printf("- compute %s (asked: %s)%s%s\n", ComputeTypeName(w.compute), ComputeTypeName(r.compute),
+              model->compute_note.empty() ? "" : ": ", model->compute_note.c_str());
   std::printf("- CPU: %s, %ld online CPUs\n", CpuModel().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("- load average (/proc/loadavg) before: %s; after: %s\n", load_before.c_str(), load_after.c_str());
   if (fma1.gflops > 0) {

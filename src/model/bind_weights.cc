@@ -133,6 +133,30 @@ std::vector<uint8_t> RowsAsMinBlocks(const SourceTensor& t) {
   return blocks;
 }
 
+// The compute type the matrices run in, from the request, the stored types and the CPU.
+Result<ComputeType> ResolveCompute(const LoadOptions& options, bool quantized, std::string* note) {
+  const bool vnni = Q8IntegerProductsAvailable();
+  switch (options.compute) {
+    case ComputeType::kAuto:
+      return quantized && options.q8_0_int8_activations && vnni ? ComputeType::kInt8 : ComputeType::kF32;
+    case ComputeType::kF32:
+      return ComputeType::kF32;
+    case ComputeType::kBf16:
+      if (Bf16ProductsAvailable()) return ComputeType::kBf16;
+      *note = "compute bf16 needs AVX512_BF16, which this CPU lacks: running f32 (exact)";
+      return ComputeType::kF32;
+    case ComputeType::kInt8:
+      if (!quantized) {
+        return Unsupported("compute int8 needs a quantized model (ggml q8_0/q5/q4 or CTranslate2 int8); this one "
+                           "stores its matrices in floating point: use compute f32, bf16 or auto");
+      }
+      if (vnni) return ComputeType::kInt8;
+      *note = "compute int8 needs AVX-512 VNNI, which this CPU lacks: running the exact f32 widening kernels";
+      return ComputeType::kF32;
+  }
+  return ComputeType::kF32;
+}
+
 }  // namespace
 
 std::vector<WhisperTensorSpec> WhisperTensorSpecsFor(const HParams& hparams) {
@@ -185,7 +209,6 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
   auto model = std::make_unique<LoadedModel>();
   ModelWeights& w = model->weights;
   w.hparams = table.hparams;
-  w.q8_0_int8_activations = options.q8_0_int8_activations;
   w.encoder_blocks.resize(table.hparams.n_audio_layer);
   w.decoder_blocks.resize(table.hparams.n_text_layer);
 
@@ -225,10 +248,24 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
   // Second pass: bind, convert and pack.
   std::unordered_set<const Tensor*> matrices;
   ForEachMatrix(&w, [&](Tensor* t) { matrices.insert(t); });
+  bool quantized = false;
+  for (const auto& [src, t] : binds) {
+    const bool float_type = src->dtype == TensorDType::kF32 || src->dtype == TensorDType::kF16 ||
+                            src->dtype == TensorDType::kBF16 ||
+                            (src->dtype == TensorDType::kGgml &&
+                             (src->ggml_type == GgmlType::kF32 || src->ggml_type == GgmlType::kF16));
+    quantized = quantized || (matrices.count(t) != 0 && !float_type);
+  }
+  Result<ComputeType> compute = ResolveCompute(options, quantized, &model->compute_note);
+  if (!compute.ok()) return compute.status();
+  w.compute = *compute;
+  w.q8_0_int8_activations = w.compute == ComputeType::kInt8;
+  // bf16 panels come from f32 or the file's halves: quantized blocks are dequantized, not packed.
+  const bool bf16 = w.compute == ComputeType::kBf16;
   const bool borrow = table.data_outlives_load;
   // Packed-only matrices never get an f32 copy that outlives their packing.
   const bool packed_only = !options.keep_f32_matrices && borrow;
-  const bool integer_products = options.q8_0_int8_activations && Q8IntegerProductsAvailable();
+  const bool integer_products = w.compute == ComputeType::kInt8;
   w.f32_matrices = !packed_only;
   std::vector<std::vector<uint8_t>> repacked;  // blocks that live only until packed
   LoadStats& stats = model->stats;
@@ -242,8 +279,8 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
     const bool blocked_matrix = borrow && matrix && (n / t->shape[0]) % 32 == 0;
     t->stored_as_f16 = src->dtype == TensorDType::kF16 || (ggml && src->ggml_type == GgmlType::kF16);
     // q8_0 runs natively from its blocks; q4_0 / q5_0 are exactly q8_0 blocks with the same scale.
-    if (ggml && src->ggml_type == GgmlType::kQ8_0 && borrow) t->q8_0_blocks = src->data;
-    const bool repack = ggml && CanRepackAsQ8_0(src->ggml_type) && blocked_matrix;
+    if (ggml && src->ggml_type == GgmlType::kQ8_0 && borrow && !bf16) t->q8_0_blocks = src->data;
+    const bool repack = ggml && CanRepackAsQ8_0(src->ggml_type) && blocked_matrix && !bf16;
     if (repack) {
       repacked.emplace_back(static_cast<size_t>(n / 32 * 34));
       RepackAsQ8_0(src->ggml_type, src->data, repacked.back().data(), n);

@@ -34,6 +34,8 @@ struct LoadedModel {
   ModelMetadata metadata;
   std::vector<std::string> vocab;  // whisper.cpp's embedded vocab (ggml files only), index = token id
   LoadStats stats;
+  // Why the compute type asked for is not the one that runs (weights.compute), or empty.
+  std::string compute_note;
 };
 
 struct LoadOptions {
@@ -46,6 +48,12 @@ struct LoadOptions {
   // kernels/gemm_q8_int.h). False: the exact path, products equal to f32 on the dequantized
   // weights.
   bool q8_0_int8_activations = true;
+  // The precision the matrix products compute in (ops/compute_type.h), whatever the stored type:
+  // kAuto keeps the choices above; kF32 is exact (the q8_0 widening kernels, as
+  // q8_0_int8_activations = false); kBf16 packs every matrix into bf16 panels (quantized ones
+  // dequantized first) and runs attention's products in bf16, falling back to kF32 with a
+  // compute_note on CPUs without AVX512_BF16; kInt8 is the integer path, for quantized models only.
+  ComputeType compute = ComputeType::kAuto;
 };
 
 // One tensor of the architecture: its openai-whisper name and PyTorch shape.

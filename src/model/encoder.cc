@@ -8,7 +8,8 @@
 
 namespace wisp {
 
-void RunEncoder(const ModelWeights& w, const OpContext& ctx, const float* mel, EncoderScratch* s, float* out) {
+void RunEncoder(const ModelWeights& w, const OpContext& caller_ctx, const float* mel, EncoderScratch* s, float* out) {
+  const OpContext ctx = WithComputeOf(w, caller_ctx);
   const HParams& hp = w.hparams;
   const int64_t d = hp.n_audio_state, n_ctx = hp.n_audio_ctx, n_frames = 2 * n_ctx;
   s->conv1_out.resize(n_frames * d);

@@ -41,7 +41,15 @@ void MlpSublayer(const OpContext& ctx, const LayerNormWeights& ln, const Linear&
                  int64_t n, int64_t d, BlockScratch* s);
 
 inline PackedWeightView Packed(const Tensor& t) {
-  return {t.packed, t.packed_f16, t.packed_q8_0, t.packed_q8_0_int, t.packed_q8_min_int};
+  return {t.packed, t.packed_f16, t.packed_q8_0, t.packed_q8_0_int, t.packed_q8_min_int, t.packed_bf16};
+}
+
+// The caller's context with attention in the weights' compute type (bf16 weights: bf16 QK^T and
+// PV), so engines and tools need not know how the model was loaded.
+inline OpContext WithComputeOf(const ModelWeights& w, const OpContext& ctx) {
+  OpContext c = ctx;
+  if (w.compute == ComputeType::kBf16) c.compute = ComputeType::kBf16;
+  return c;
 }
 
 // y (n, out) = x (n, in) W^T + b for one Linear layer, into a buffer of row stride ldy.

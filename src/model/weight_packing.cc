@@ -6,14 +6,19 @@ namespace wisp {
 
 // Weights keep the precision the file stores them in: q8_0 panels from q8_0 blocks, f16 panels
 // for f16 (both exact against ggml's dequantized values; fewer bytes a decoding step streams),
-// f32 panels otherwise.
+// f32 panels otherwise. Compute type bf16 instead makes bf16 panels of every matrix, from the
+// file's halves or from f32 (the binder dequantizes quantized ones to f32 first).
 void PackMatrix(Tensor* t, ModelWeights* weights) {
   if (t->packed != nullptr || t->packed_f16 != nullptr || t->packed_q8_0 != nullptr ||
-      t->packed_q8_0_int != nullptr || t->packed_q8_min_int != nullptr) {
+      t->packed_q8_0_int != nullptr || t->packed_q8_min_int != nullptr || t->packed_bf16 != nullptr) {
     return;
   }
   const int64_t rows = t->shape[0], cols = t->numel() / t->shape[0];
-  if (t->q8_0_blocks != nullptr && cols % 32 == 0 && weights->q8_0_int8_activations &&
+  if (weights->compute == ComputeType::kBf16 && (t->f16_data != nullptr || t->data != nullptr)) {
+    weights->owned_bf16.push_back(t->f16_data != nullptr ? PackLinearWeightHalfBf16(t->f16_data, rows, cols)
+                                                         : PackLinearWeightBf16(t->data, rows, cols));
+    t->packed_bf16 = weights->owned_bf16.back().data();
+  } else if (t->q8_0_blocks != nullptr && cols % 32 == 0 && weights->q8_0_int8_activations &&
       Q8IntegerProductsAvailable()) {
     weights->owned_q8_0.push_back(PackLinearWeightQ8_0Int(t->q8_0_blocks, rows, cols));
     t->packed_q8_0_int = weights->owned_q8_0.back().data();

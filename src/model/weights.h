@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/compute_type.h"
 #include "util/huge_page_allocator.h"
 #include "util/mapped_file.h"
 
@@ -42,6 +43,7 @@ struct Tensor {
   const uint8_t* packed_q8_0 = nullptr;  // q8_0 panels: weights stored as q8_0 stay 8-bit
   const uint8_t* packed_q8_0_int = nullptr;  // or q8_0 integer-product panels (int8 activations)
   const uint8_t* packed_q8_min_int = nullptr;  // or q4_1 / q5_1 ones (w = q * d + m)
+  const uint16_t* packed_bf16 = nullptr;  // or bf16 panels of any stored type (compute type bf16)
   bool stored_as_f16 = false;        // the file holds this tensor in f16
   // The file's q8_0 blocks (in the mapping; null when not q8_0 or not file-backed).
   const uint8_t* q8_0_blocks = nullptr;
@@ -113,12 +115,17 @@ struct ModelWeights {
   // q8_0 matrices run as integer products with int8-quantized activations where the CPU has
   // VNNI (whisper.cpp's numerics, ~3x faster encoder GEMMs), else on the exact widening path.
   bool q8_0_int8_activations = true;
+  // The compute type the binder resolved (kF32, kBf16 or kInt8, never kAuto): kBf16 packs every
+  // matrix into bf16 panels and runs attention's products in bf16; kInt8 means integer products
+  // for the quantized matrices.
+  ComputeType compute = ComputeType::kF32;
 
   // Storage behind the views above: the reader's mappings and buffers (TensorTable::keep_alive).
   std::vector<std::shared_ptr<void>> keep_alive;
   std::vector<PanelVector<float>> owned;
   std::vector<PanelVector<uint16_t>> owned_f16;  // f16 GEMM panels
   std::vector<PanelVector<uint8_t>> owned_q8_0;  // q8_0 GEMM panels
+  std::vector<PanelVector<uint16_t>> owned_bf16;  // bf16 GEMM panels
 };
 
 }  // namespace wisp

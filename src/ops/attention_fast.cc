@@ -8,12 +8,17 @@
 //   and the output a weighted sum of the V rows.
 // - K/V fixed across calls (cross-attention within a window): packed once (PrepareKv), then
 //   every step runs the packed kernels, whatever its number of queries.
+// With bf16 (compute type bf16, AVX512_BF16), the packed paths hold K^T and V in bf16 panels and
+// round Q and the unnormalised probabilities to bf16 before each product (vdpbf16ps, f32
+// accumulation); scale, mask, softmax and the division by the row sums stay f32. The few-query
+// path over a changing cache stays f32: its products are dot products, not panel GEMMs.
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_packed.h"
 #include "kernels/vector_math.h"
 #include "ops/ops_fast.h"
@@ -22,6 +27,7 @@ namespace wisp::fast {
 namespace {
 
 const kernels::Isa kIsa = kernels::DetectIsa();
+const kernels::Bf16Isa kBf16Isa = kernels::DetectBf16Isa();
 
 // Unnormalised softmax of row[0, visible) at the given scale, in place: exp(s - max); zeroes
 // row[visible, width). Returns the sum, by which the caller divides the (short) output row
@@ -46,17 +52,33 @@ void RunJobs(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int6
 
 }  // namespace
 
-void PackKv(ThreadPool* pool, PreparedKv* kv) {
-  const size_t kt_size = kernels::PackedSize(kIsa, kv->head_dim, kv->n_kv);
-  const size_t v_size = kernels::PackedSize(kIsa, kv->n_kv, kv->head_dim);
-  kv->kt_panels.resize(kt_size * kv->n_heads);
-  kv->v_panels.resize(v_size * kv->n_heads);
+void PackKv(ThreadPool* pool, PreparedKv* kv, bool bf16) {
+  bf16 = bf16 && kBf16Isa != kernels::Bf16Isa::kGeneric;
+  const size_t kt_size = bf16 ? kernels::PackedSizeBf16(kv->head_dim, kv->n_kv)
+                              : kernels::PackedSize(kIsa, kv->head_dim, kv->n_kv);
+  const size_t v_size = bf16 ? kernels::PackedSizeBf16(kv->n_kv, kv->head_dim)
+                             : kernels::PackedSize(kIsa, kv->n_kv, kv->head_dim);
+  kv->kt_panels.clear();
+  kv->v_panels.clear();
+  kv->kt_bf16.clear();
+  kv->v_bf16.clear();
+  if (bf16) {
+    kv->kt_bf16.resize(kt_size * kv->n_heads);
+    kv->v_bf16.resize(v_size * kv->n_heads);
+  } else {
+    kv->kt_panels.resize(kt_size * kv->n_heads);
+    kv->v_panels.resize(v_size * kv->n_heads);
+  }
   RunJobs(pool, kv->n_heads, [&](int64_t h0, int64_t h1) {
     for (int64_t h = h0; h < h1; ++h) {
-      kernels::PackTransposed(kIsa, kv->k + h * kv->head_dim, kv->ldk, kv->n_kv, kv->head_dim,
-                              kv->kt_panels.data() + h * kt_size);
-      kernels::PackRowMajor(kIsa, kv->v + h * kv->head_dim, kv->ldv, kv->n_kv, kv->head_dim,
-                            kv->v_panels.data() + h * v_size);
+      const float *k = kv->k + h * kv->head_dim, *v = kv->v + h * kv->head_dim;
+      if (bf16) {
+        kernels::PackTransposedBf16(k, kv->ldk, kv->n_kv, kv->head_dim, kv->kt_bf16.data() + h * kt_size);
+        kernels::PackRowMajorBf16(v, kv->ldv, kv->n_kv, kv->head_dim, kv->v_bf16.data() + h * v_size);
+      } else {
+        kernels::PackTransposed(kIsa, k, kv->ldk, kv->n_kv, kv->head_dim, kv->kt_panels.data() + h * kt_size);
+        kernels::PackRowMajor(kIsa, v, kv->ldv, kv->n_kv, kv->head_dim, kv->v_panels.data() + h * v_size);
+      }
     }
   });
 }
@@ -67,22 +89,56 @@ namespace {
 // The block's scores (kQBlock x n_kv) stay in L2 beside one head's packed K^T and V.
 constexpr int64_t kQBlock = 48;
 
-// Queries [i0, i1) of one head against its packed K^T (kt) and V (vp) panels: scores, the
-// unnormalised softmax, P·V, and the division by the row sums on the short output rows.
-// q and out point at the head's first column; s holds (i1 - i0) x n_kv floats.
-void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const float* kt, const float* vp, int64_t n_kv,
-                 int64_t head_dim, bool causal, int64_t q_offset, float scale, float* s, float* out, int64_t ldo) {
-  const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv;
-  kernels::GemmPacked(kIsa, q + i0 * ldq, ldq, kt, head_dim, head_dim, n_kv, nullptr, s, n_kv, 0, i1 - i0, 0, kv_end,
-                      false);
+// One head's packed K^T and V: f32 panels (kt, vp) or bf16 ones (kt16, vp16).
+struct HeadPanels {
+  const float *kt = nullptr, *vp = nullptr;
+  const uint16_t *kt16 = nullptr, *vp16 = nullptr;
+};
+
+// Per-job buffers: the block's f32 scores, and for bf16 its rounded queries and probabilities.
+struct AttendScratch {
+  std::vector<float> s;
+  std::vector<uint16_t> q16, p16;
+  AttendScratch(int64_t rows, int64_t n_kv, int64_t head_dim, bool bf16)
+      : s(static_cast<size_t>(rows * n_kv)),
+        q16(bf16 ? static_cast<size_t>(rows * kernels::Bf16EvenK(head_dim)) : 0),
+        p16(bf16 ? static_cast<size_t>(rows * kernels::Bf16EvenK(n_kv)) : 0) {}
+};
+
+// Queries [i0, i1) of one head against its packed K^T and V panels: scores, the unnormalised
+// softmax, P·V, and the division by the row sums on the short output rows. q and out point at
+// the head's first column.
+void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const HeadPanels& p, int64_t n_kv,
+                 int64_t head_dim, bool causal, int64_t q_offset, float scale, AttendScratch* b, float* out,
+                 int64_t ldo) {
+  const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv, rows = i1 - i0;
+  float* s = b->s.data();
+  const bool bf16 = p.kt16 != nullptr;
+  const int64_t ldq16 = kernels::Bf16EvenK(head_dim), ldp16 = kernels::Bf16EvenK(n_kv);
+  if (bf16) {
+    kernels::ConvertRowsBf16(kBf16Isa, q + i0 * ldq, ldq, rows, head_dim, b->q16.data(), ldq16);
+    kernels::GemmBf16(kBf16Isa, b->q16.data(), ldq16, p.kt16, head_dim, head_dim, n_kv, nullptr, s, n_kv, 0, rows, 0,
+                      kv_end, false);
+  } else {
+    kernels::GemmPacked(kIsa, q + i0 * ldq, ldq, p.kt, head_dim, head_dim, n_kv, nullptr, s, n_kv, 0, rows, 0, kv_end,
+                        false);
+  }
   float inv_sum[kQBlock];
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
     inv_sum[i - i0] = 1.0f / ScaledExpRow(s + (i - i0) * n_kv, visible, kv_end, scale);
   }
   // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
-  kernels::GemmPacked(kIsa, s, n_kv, vp, n_kv, kv_end, head_dim, nullptr, out + i0 * ldo, ldo, 0, i1 - i0, 0, head_dim,
-                      false);
+  if (bf16) {
+    // The probabilities (exp(s - max) in (0, 1]) rounded to bf16; an odd kv_end gets a zero pad,
+    // which meets V's row kv_end (or its panel's zero row) in the last pair.
+    kernels::ConvertRowsBf16(kBf16Isa, s, n_kv, rows, kv_end, b->p16.data(), ldp16);
+    kernels::GemmBf16(kBf16Isa, b->p16.data(), ldp16, p.vp16, n_kv, kv_end, head_dim, nullptr, out + i0 * ldo, ldo, 0,
+                      rows, 0, head_dim, false);
+  } else {
+    kernels::GemmPacked(kIsa, s, n_kv, p.vp, n_kv, kv_end, head_dim, nullptr, out + i0 * ldo, ldo, 0, rows, 0,
+                        head_dim, false);
+  }
   for (int64_t i = i0; i < i1; ++i) {
     float* o = out + i * ldo;
     for (int64_t c = 0; c < head_dim; ++c) o[c] *= inv_sum[i - i0];
@@ -95,22 +151,31 @@ void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q,
                      int64_t q_offset, float* out) {
   const int64_t n_kv = kv.n_kv, head_dim = kv.head_dim, width = kv.n_heads * head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
-  const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
+  const bool bf16 = !kv.kt_bf16.empty();
+  const size_t kt_size = bf16 ? kernels::PackedSizeBf16(head_dim, n_kv) : kernels::PackedSize(kIsa, head_dim, n_kv);
+  const size_t v_size = bf16 ? kernels::PackedSizeBf16(n_kv, head_dim) : kernels::PackedSize(kIsa, n_kv, head_dim);
   const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
   RunJobs(pool, kv.n_heads * n_qb, [&](int64_t w0, int64_t w1) {
-    std::vector<float> s(static_cast<size_t>(std::min(kQBlock, n_q) * n_kv));
+    AttendScratch b(std::min(kQBlock, n_q), n_kv, head_dim, bf16);
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
-      AttendBlock(q + h * head_dim, ldq, i0, i1, kv.kt_panels.data() + h * kt_size, kv.v_panels.data() + h * v_size,
-                  n_kv, head_dim, causal, q_offset, scale, s.data(), out + h * head_dim, width);
+      HeadPanels p;
+      if (bf16) {
+        p.kt16 = kv.kt_bf16.data() + h * kt_size;
+        p.vp16 = kv.v_bf16.data() + h * v_size;
+      } else {
+        p.kt = kv.kt_panels.data() + h * kt_size;
+        p.vp = kv.v_panels.data() + h * v_size;
+      }
+      AttendBlock(q + h * head_dim, ldq, i0, i1, p, n_kv, head_dim, causal, q_offset, scale, &b, out + h * head_dim,
+                  width);
     }
   });
 }
 
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
-               int64_t q_offset, float* out) {
+               int64_t q_offset, float* out, bool bf16) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t width = n_heads * head_dim;
   auto visible_for = [&](int64_t i) { return causal ? std::min(n_kv, q_offset + i + 1) : n_kv; };
@@ -135,23 +200,38 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
   // using them (the pool hands out contiguous job ranges, so with n_heads a multiple of the
   // threads no head is packed twice; otherwise a boundary head is packed by both threads).
   // Packing every head up front instead put 4.6 MB (tiny, 1500 keys) through fresh pages and
-  // L3 at every call; one head's panels (768 KB) stay in L2 for its query blocks.
-  const size_t kt_size = kernels::PackedSize(kIsa, head_dim, n_kv);
-  const size_t v_size = kernels::PackedSize(kIsa, n_kv, head_dim);
+  // L3 at every call; one head's panels (768 KB; 384 KB in bf16) stay in L2 for its query blocks.
+  bf16 = bf16 && kBf16Isa != kernels::Bf16Isa::kGeneric;
+  const size_t kt_size = bf16 ? kernels::PackedSizeBf16(head_dim, n_kv) : kernels::PackedSize(kIsa, head_dim, n_kv);
+  const size_t v_size = bf16 ? kernels::PackedSizeBf16(n_kv, head_dim) : kernels::PackedSize(kIsa, n_kv, head_dim);
   const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
   RunJobs(pool, n_heads * n_qb, [&](int64_t w0, int64_t w1) {
-    std::vector<float> buf(kt_size + v_size + static_cast<size_t>(std::min(kQBlock, n_q) * n_kv));
-    float *kt = buf.data(), *vp = kt + kt_size, *s = vp + v_size;
+    std::vector<float> panels(bf16 ? 0 : kt_size + v_size);
+    std::vector<uint16_t> panels16(bf16 ? kt_size + v_size : 0);
+    HeadPanels p;
+    if (bf16) {
+      p.kt16 = panels16.data();
+      p.vp16 = panels16.data() + kt_size;
+    } else {
+      p.kt = panels.data();
+      p.vp = panels.data() + kt_size;
+    }
+    AttendScratch b(std::min(kQBlock, n_q), n_kv, head_dim, bf16);
     int64_t packed_head = -1;
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
       if (h != packed_head) {
-        kernels::PackTransposed(kIsa, k + h * head_dim, ldk, n_kv, head_dim, kt);
-        kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, vp);
+        if (bf16) {
+          kernels::PackTransposedBf16(k + h * head_dim, ldk, n_kv, head_dim, panels16.data());
+          kernels::PackRowMajorBf16(v + h * head_dim, ldv, n_kv, head_dim, panels16.data() + kt_size);
+        } else {
+          kernels::PackTransposed(kIsa, k + h * head_dim, ldk, n_kv, head_dim, panels.data());
+          kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, panels.data() + kt_size);
+        }
         packed_head = h;
       }
-      AttendBlock(q + h * head_dim, ldq, i0, i1, kt, vp, n_kv, head_dim, causal, q_offset, scale, s,
-                  out + h * head_dim, width);
+      AttendBlock(q + h * head_dim, ldq, i0, i1, p, n_kv, head_dim, causal, q_offset, scale, &b, out + h * head_dim,
+                  width);
     }
   });
 }

@@ -10,6 +10,10 @@
 namespace wisp {
 namespace {
 bool IsFast(const OpContext& ctx) { return ctx.backend == Backend::kFast; }
+// bf16 attention products where asked for and the CPU has them; never an emulated bf16.
+bool Bf16Attention(const OpContext& ctx) {
+  return ctx.compute == ComputeType::kBf16 && fast::Bf16ProductsAvailable();
+}
 }  // namespace
 
 void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
@@ -50,7 +54,8 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
                int64_t q_offset, float* out) {
   OpScope scope(ctx.profiler, "attention", IsFast(ctx));
   if (IsFast(ctx)) {
-    return fast::Attention(ctx.pool, q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
+    return fast::Attention(ctx.pool, q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out,
+                           Bf16Attention(ctx));
   }
   reference::Attention(q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
 }
@@ -93,6 +98,13 @@ PanelVector<uint16_t> PackLinearWeightF16(const float* W, int64_t N, int64_t K) 
 PanelVector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t K) {
   return fast::PackLinearWeightHalf(W, N, K);
 }
+bool Bf16ProductsAvailable() { return fast::Bf16ProductsAvailable(); }
+PanelVector<uint16_t> PackLinearWeightBf16(const float* W, int64_t N, int64_t K) {
+  return fast::PackLinearWeightBf16(W, N, K);
+}
+PanelVector<uint16_t> PackLinearWeightHalfBf16(const uint8_t* W, int64_t N, int64_t K) {
+  return fast::PackLinearWeightHalfBf16(W, N, K);
+}
 
 void PrepareKv(const OpContext& ctx, const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t n_kv,
                int n_heads, int64_t head_dim, PreparedKv* out) {
@@ -104,15 +116,17 @@ void PrepareKv(const OpContext& ctx, const float* k, int64_t ldk, const float* v
   out->n_kv = n_kv;
   out->n_heads = n_heads;
   out->head_dim = head_dim;
-  if (IsFast(ctx)) return fast::PackKv(ctx.pool, out);
+  if (IsFast(ctx)) return fast::PackKv(ctx.pool, out, Bf16Attention(ctx));
   out->kt_panels.clear();
   out->v_panels.clear();
+  out->kt_bf16.clear();
+  out->v_bf16.clear();
 }
 
 void AttentionPrepared(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv,
                        float* out) {
   OpScope scope(ctx.profiler, "attention", IsFast(ctx));
-  if (IsFast(ctx) && !kv.kt_panels.empty()) return fast::AttentionPacked(ctx.pool, q, ldq, n_q, kv, false, 0, out);
+  if (IsFast(ctx) && (!kv.kt_panels.empty() || !kv.kt_bf16.empty())) return fast::AttentionPacked(ctx.pool, q, ldq, n_q, kv, false, 0, out);
   if (IsFast(ctx)) {
     return fast::Attention(ctx.pool, q, ldq, n_q, kv.k, kv.ldk, kv.v, kv.ldv, kv.n_kv, kv.n_heads, kv.head_dim, false,
                            0, out);

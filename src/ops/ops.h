@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ops/compute_type.h"
 #include "ops/profiler.h"
 #include "util/huge_page_allocator.h"
 #include "util/thread_pool.h"
@@ -19,6 +20,9 @@ struct OpContext {
   ThreadPool* pool = nullptr;      // may be null: single-threaded
   Profiler* profiler = nullptr;    // null: not profiling
   Backend backend = Backend::kFast;
+  // Attention's two products (QK^T and PV) in bf16 when kBf16 and the CPU has AVX512_BF16, else
+  // f32; the model sets it from the weights' compute type (Linear follows its weight's panels).
+  ComputeType compute = ComputeType::kF32;
 };
 
 // A weight in the fast backend's GEMM panel layout: f32 panels, or f16 panels for weights the
@@ -32,6 +36,9 @@ struct PackedWeightView {
   const uint8_t* q8_0_int = nullptr;
   // q4_1 / q5_1 weights (w = q * d + m) in integer-product panels with mins (same int8 path).
   const uint8_t* q8_min_int = nullptr;
+  // bf16 panels (kernels/gemm_bf16.h) of any stored type: LinearOp rounds x to bf16 and multiplies
+  // on vdpbf16ps with f32 accumulation (compute type bf16).
+  const uint16_t* bf16 = nullptr;
 };
 
 // y(M, N) = x(M, K) · W(N, K)^T + bias(N). W is a Linear layer's weight (PyTorch layout).
@@ -60,6 +67,11 @@ PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, i
 // From blocks of 40 bytes (f32 d, f32 m, 32 int8 q: w = q * d + m), as model/ggml_types makes
 // them of q4_1 / q5_1; empty without a fast integer path.
 PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
+// bf16 panels (PackedWeightView::bf16) from f32, or from a model file's f16 bytes; empty when the
+// CPU has no AVX512_BF16 (the portable bf16 kernel is a test oracle, slower than f32).
+bool Bf16ProductsAvailable();
+PanelVector<uint16_t> PackLinearWeightBf16(const float* W, int64_t N, int64_t K);
+PanelVector<uint16_t> PackLinearWeightHalfBf16(const uint8_t* W, int64_t N, int64_t K);
 
 // In place over rows of width n: y = (x - mean) / sqrt(var + eps) * gamma + beta (eps 1e-5).
 void LayerNorm(const OpContext& ctx, const float* x, int64_t rows, int64_t n, const float* gamma,
@@ -106,6 +118,7 @@ struct PreparedKv {
   int64_t ldk = 0, ldv = 0, n_kv = 0, head_dim = 0;
   int n_heads = 0;
   std::vector<float> kt_panels, v_panels;  // fast backend only
+  std::vector<uint16_t> kt_bf16, v_bf16;    // or bf16 panels (ctx.compute bf16 when prepared)
 };
 void PrepareKv(const OpContext& ctx, const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t n_kv,
                int n_heads, int64_t head_dim, PreparedKv* out);

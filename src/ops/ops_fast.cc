@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_packed.h"
 #include "kernels/gemm_q8.h"
 #include "kernels/gemm_q8_int.h"
@@ -18,6 +19,7 @@ namespace {
 
 const kernels::Isa kIsa = kernels::DetectIsa();
 const kernels::Q8IntIsa kQ8IntIsa = kernels::DetectQ8IntIsa();
+const kernels::Bf16Isa kBf16Isa = kernels::DetectBf16Isa();
 
 void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool == nullptr) {
@@ -33,6 +35,22 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
             float* y, int64_t ldy, PackedWeightView packed_w) {
   // Split the output columns: every thread streams a disjoint part of W (the large operand in
   // decoding), reading all of x, which is small or cache-resident.
+  if (packed_w.bf16 != nullptr) {
+    // x rounded to bf16 once (rows split across threads), then every thread multiplies all of it
+    // by its columns' panels. The buffer is the calling thread's, kept between calls: the
+    // encoder's largest (1500 x 1536) would otherwise be 4.6 MB of fresh pages per call.
+    static thread_local std::vector<uint16_t> xb;
+    const int64_t ldx = kernels::Bf16EvenK(K);
+    if (xb.size() < static_cast<size_t>(M * ldx)) xb.resize(static_cast<size_t>(M * ldx));
+    uint16_t* xr = xb.data();
+    ForRange(pool, M, 32, [&](int64_t m0, int64_t m1) {
+      kernels::ConvertRowsBf16(kBf16Isa, x + m0 * K, K, m1 - m0, K, xr + m0 * ldx, ldx);
+    });
+    ForRange(pool, N, kernels::kBf16PanelWidth, [&](int64_t n0, int64_t n1) {
+      kernels::GemmBf16(kBf16Isa, xr, ldx, packed_w.bf16, K, K, N, bias, y, ldy, 0, M, n0, n1, false);
+    });
+    return;
+  }
   if (packed_w.q8_0_int != nullptr || packed_w.q8_min_int != nullptr) {
     // x is quantized once (rows split across threads), then every thread multiplies all of it
     // by its columns' panels.
@@ -77,6 +95,7 @@ void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float*
 }
 
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out) {
+  if (packed_w.bf16 != nullptr) return kernels::UnpackColumnBf16(packed_w.bf16, K, n, out);
   if (packed_w.q8_0_int != nullptr) return kernels::UnpackColumnQ8Int(packed_w.q8_0_int, K, n, out);
   if (packed_w.q8_min_int != nullptr) return kernels::UnpackColumnQ8Int(packed_w.q8_min_int, K, n, out, true);
   if (packed_w.q8_0 != nullptr) return kernels::UnpackColumnQ8(kIsa, packed_w.q8_0, K, n, out);
@@ -103,6 +122,22 @@ PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, 
   if (!Q8IntegerProductsAvailable()) return {};
   PanelVector<uint8_t> packed(kernels::PackedSizeQ8Int(K, N, /*with_mins=*/true));
   kernels::PackQ8MinInt(blocks, N, K, packed.data());
+  return packed;
+}
+
+bool Bf16ProductsAvailable() { return kBf16Isa != kernels::Bf16Isa::kGeneric; }
+
+PanelVector<uint16_t> PackLinearWeightBf16(const float* W, int64_t N, int64_t K) {
+  if (!Bf16ProductsAvailable()) return {};
+  PanelVector<uint16_t> packed(kernels::PackedSizeBf16(K, N));
+  kernels::PackTransposedBf16(W, K, N, K, packed.data());
+  return packed;
+}
+
+PanelVector<uint16_t> PackLinearWeightHalfBf16(const uint8_t* W, int64_t N, int64_t K) {
+  if (!Bf16ProductsAvailable()) return {};
+  PanelVector<uint16_t> packed(kernels::PackedSizeBf16(K, N));
+  kernels::PackTransposedHalfBf16(W, K, N, K, packed.data());
   return packed;
 }
 

@@ -1,4 +1,5 @@
-// The fast backend: SIMD kernels (runtime ISA dispatch) and the context's thread pool.
+// The fast backend: SIMD kernels (runtime ISA dispatch) and the context's thread pool. bf16 flags
+// ask for bf16 products and are honoured only where Bf16ProductsAvailable().
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -18,6 +19,9 @@ PanelVector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int6
 bool Q8IntegerProductsAvailable();
 PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
 PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
+bool Bf16ProductsAvailable();
+PanelVector<uint16_t> PackLinearWeightBf16(const float* W, int64_t N, int64_t K);
+PanelVector<uint16_t> PackLinearWeightHalfBf16(const uint8_t* W, int64_t N, int64_t K);
 void LayerNorm(ThreadPool* pool, const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
                float* y);
 void Gelu(ThreadPool* pool, float* x, int64_t n);
@@ -26,11 +30,12 @@ void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int6
               const float* bias, int64_t c_out, int stride, float* y, PackedWeightView packed_w);
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
-               int64_t q_offset, float* out);
+               int64_t q_offset, float* out, bool bf16 = false);
 
-// Packs K^T and V of every head of kv (pointers and sizes already set) into GEMM panels.
-void PackKv(ThreadPool* pool, PreparedKv* kv);
-// Attention over packed K/V (any number of queries).
+// Packs K^T and V of every head of kv (pointers and sizes already set) into GEMM panels: f32, or
+// bf16 (kt_bf16 / v_bf16).
+void PackKv(ThreadPool* pool, PreparedKv* kv, bool bf16 = false);
+// Attention over packed K/V (any number of queries), in the precision of kv's panels.
 void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const PreparedKv& kv, bool causal,
                      int64_t q_offset, float* out);
 

@@ -1,0 +1,145 @@
+// LoadOptions::compute: which panels every matrix gets for each compute type and stored type, the
+// errors and fallbacks, and the drift of a bf16 encoder and decoder against f32 on the same
+// random-weight file (bounds stated below; the real-speech drift is tests/real_weights_test.cc's
+// "ctranslate2-f16 compute bf16" variant).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/decoder.h"
+#include "model/encoder.h"
+#include "model/ggml_loader.h"
+#include "model/ggml_writer.h"
+#include "model/transformer_block.h"
+#include "model/weight_packing.h"
+
+namespace wisp {
+namespace {
+
+const std::string kHeader = std::string(WISP_SHARED_DATA_DIR) + "/for-tests-ggml-tiny.en.bin";
+
+std::string WriteModel(GgmlType type) {
+  const std::string path =
+      std::string(WISP_BINARY_DIR) + "/compute_type_test_" + std::to_string(static_cast<int>(type)) + ".bin";
+  RandomModelOptions opt;
+  opt.seed = 5;
+  opt.type = type;
+  opt.n_layers = 2;
+  EXPECT_TRUE(WriteRandomGgmlModel(kHeader, path, opt).ok());
+  return path;
+}
+
+double RelRms(const std::vector<float>& got, const std::vector<float>& want) {
+  double e = 0, r = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    e += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    r += double(want[i]) * want[i];
+  }
+  return std::sqrt(e / r);
+}
+
+class ComputeTypeTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(ComputeTypeTest, Bf16PanelsForEveryMatrixAndBoundedDrift) {
+  if (!std::ifstream(kHeader).good()) GTEST_SKIP() << "shared test data absent: " << kHeader << " not found";
+  const std::string path = WriteModel(GetParam());
+  auto f32 = LoadGgmlModel(path, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kF32});
+  auto bf16 = LoadGgmlModel(path, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kBf16});
+  ASSERT_TRUE(f32.ok()) << f32.status().message();
+  ASSERT_TRUE(bf16.ok()) << bf16.status().message();
+  std::remove(path.c_str());
+  ModelWeights& wf = (*f32)->weights;
+  ModelWeights& wb = (*bf16)->weights;
+  EXPECT_EQ(wf.compute, ComputeType::kF32);
+  if (!Bf16ProductsAvailable()) {
+    EXPECT_EQ(wb.compute, ComputeType::kF32);
+    EXPECT_NE((*bf16)->compute_note.find("AVX512_BF16"), std::string::npos) << (*bf16)->compute_note;
+    GTEST_SKIP() << "no AVX512_BF16 on this CPU: compute bf16 fell back to f32 with a note";
+  }
+  EXPECT_EQ(wb.compute, ComputeType::kBf16);
+  EXPECT_TRUE((*bf16)->compute_note.empty());
+  ForEachMatrix(&wb, [&](Tensor* t) {
+    EXPECT_NE(t->packed_bf16, nullptr);
+    EXPECT_TRUE(!t->packed && !t->packed_f16 && !t->packed_q8_0 && !t->packed_q8_0_int && !t->packed_q8_min_int);
+  });
+
+  const HParams& hp = wf.hparams;
+  const int64_t d = hp.n_audio_state, feat = int64_t(hp.n_audio_ctx) * d;
+  std::vector<float> mel(hp.n_mels * 3000);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  for (auto& v : mel) v = dist(rng);
+  ThreadPool pool(2);
+  OpContext ctx;
+  ctx.pool = &pool;
+  std::vector<float> ef(feat), eb(feat);
+  EncoderScratch s1, s2;
+  RunEncoder(wf, ctx, mel.data(), &s1, ef.data());
+  RunEncoder(wb, ctx, mel.data(), &s2, eb.data());
+  // Stated drift of a 2-layer random-weight encoder: relative RMS < 1.5 % (measured 0.27-0.29 %
+  // for every stored type: every product rounds its inputs to 8 significant bits).
+  const double enc = RelRms(eb, ef);
+  std::printf("[compute bf16] %s: encoder output relative RMS %.4f\n",
+              GgmlTypeName(static_cast<int32_t>(GetParam())).c_str(), enc);
+  EXPECT_LT(enc, 0.015);
+  EXPECT_GT(enc, 0.0);
+
+  // The decoder on the same features (cross K/V prepared in bf16), all logits of a prompt.
+  DecoderState d1, d2;
+  SetAudioFeatures(wf, ctx, ef.data(), &d1);
+  SetAudioFeatures(wb, ctx, ef.data(), &d2);
+  EXPECT_FALSE(d2.cross_kv[0].kt_bf16.empty());
+  const std::vector<int32_t> tokens = {50257, 50362, 1000, 2000, 3000, 4000, 220};
+  const int n = static_cast<int>(tokens.size());
+  std::vector<float> lf(n * hp.n_vocab), lb(lf.size());
+  RunDecoder(wf, ctx, &d1, tokens.data(), n, true, lf.data());
+  RunDecoder(wb, ctx, &d2, tokens.data(), n, true, lb.data());
+  double max_abs = 0, max_logit = 0;
+  for (size_t i = 0; i < lf.size(); ++i) {
+    max_abs = std::max(max_abs, std::fabs(double(lb[i]) - lf[i]));
+    max_logit = std::max(max_logit, std::fabs(double(lf[i])));
+  }
+  std::printf("[compute bf16] logits relative RMS %.4f, max abs error %.4f (|logit| <= %.2f)\n", RelRms(lb, lf),
+              max_abs, max_logit);
+  // Logits: relative RMS < 1.5 % (measured ~0.4 %, max abs error ~0.04 for |logit| <= 10).
+  EXPECT_LT(RelRms(lb, lf), 0.015);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, ComputeTypeTest, ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kQ8_0,
+                                                                 GgmlType::kQ4_1));
+
+TEST(ComputeType, Int8NeedsAQuantizedModelAndF32IsExact) {
+  if (!std::ifstream(kHeader).good()) GTEST_SKIP() << "shared test data absent: " << kHeader << " not found";
+  const std::string f16 = WriteModel(GgmlType::kF16), q8 = WriteModel(GgmlType::kQ8_0);
+  auto int8_f16 = LoadGgmlModel(f16, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kInt8});
+  ASSERT_FALSE(int8_f16.ok());
+  EXPECT_NE(int8_f16.status().message().find("compute int8 needs a quantized model"), std::string::npos)
+      << int8_f16.status().message();
+  // auto keeps today's choice: f16 panels for f16, integer panels for q8_0 where VNNI exists.
+  auto auto_f16 = LoadGgmlModel(f16, LoadOptions{.keep_f32_matrices = false});
+  ASSERT_TRUE(auto_f16.ok());
+  EXPECT_EQ((*auto_f16)->weights.compute, ComputeType::kF32);
+  EXPECT_NE((*auto_f16)->weights.token_embedding.packed_f16, nullptr);
+  auto auto_q8 = LoadGgmlModel(q8, LoadOptions{.keep_f32_matrices = false});
+  auto int8_q8 = LoadGgmlModel(q8, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kInt8});
+  auto f32_q8 = LoadGgmlModel(q8, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kF32});
+  ASSERT_TRUE(auto_q8.ok() && int8_q8.ok() && f32_q8.ok());
+  const bool vnni = Q8IntegerProductsAvailable();
+  EXPECT_EQ((*auto_q8)->weights.compute, vnni ? ComputeType::kInt8 : ComputeType::kF32);
+  EXPECT_EQ((*int8_q8)->weights.token_embedding.packed_q8_0_int != nullptr, vnni);
+  EXPECT_EQ((*int8_q8)->compute_note.empty(), vnni);
+  // f32 on q8_0: the exact widening panels, never integer products.
+  EXPECT_EQ((*f32_q8)->weights.compute, ComputeType::kF32);
+  EXPECT_NE((*f32_q8)->weights.token_embedding.packed_q8_0, nullptr);
+  EXPECT_EQ((*f32_q8)->weights.token_embedding.packed_q8_0_int, nullptr);
+  std::remove(f16.c_str());
+  std::remove(q8.c_str());
+}
+
+}  // namespace
+}  // namespace wisp

@@ -1,0 +1,36 @@
+// The precision matrix products compute in, separate from the precision weights are stored in.
+// A model stored in f16 can multiply in f32 (exact: f16 panels widened in registers) or in bf16
+// (vdpbf16ps, 2x the f32 rate, lossy); a quantized model in int8 (integer products on quantized
+// activations) or f32 (the exact widening kernels).
+#pragma once
+#include <cstring>
+#include <optional>
+
+namespace wisp {
+
+enum class ComputeType {
+  kF32,   // f32 products: exact against the stored weights (f16 / quantized widened in registers)
+  kBf16,  // weights packed to bf16 panels at load, activations rounded to bf16 per op input,
+          // f32 accumulation (AVX-512 BF16; elsewhere f32, never an emulated slow path)
+  kInt8,  // quantized models: int8 activations times the stored integer weights (AVX-512 VNNI)
+  kAuto,  // the stored type decides: int8 for quantized matrices where the CPU has VNNI, else f32
+};
+
+inline const char* ComputeTypeName(ComputeType c) {
+  switch (c) {
+    case ComputeType::kF32: return "f32";
+    case ComputeType::kBf16: return "bf16";
+    case ComputeType::kInt8: return "int8";
+    case ComputeType::kAuto: return "auto";
+  }
+  return "?";
+}
+
+inline std::optional<ComputeType> ParseComputeType(const char* name) {
+  for (ComputeType c : {ComputeType::kF32, ComputeType::kBf16, ComputeType::kInt8, ComputeType::kAuto}) {
+    if (std::strcmp(name, ComputeTypeName(c)) == 0) return c;
+  }
+  return std::nullopt;
+}
+
+}  // namespace wisp

@@ -1,0 +1,147 @@
+// Compute type bf16 against the reference backend (f32, plain loops): Linear, conv1d and the
+// vocabulary-style projection on bf16 panels, attention (per call and prepared) with bf16 QK^T and
+// PV. bf16 keeps 8 significant bits, so these are bounds on drift, not equalities:
+//   products (Linear, conv1d): NMSE < 3e-5 (measured ~5e-6 on Gaussian data: two roundings of
+//   ~2^-9 relative each, averaged over K terms);
+//   attention: NMSE < 1e-4 (scores, probabilities and V each rounded once; measured ~1e-5).
+// Without AVX512_BF16 the same calls must run the exact f32 path (no emulated bf16).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "kernels/gemm_bf16.h"
+#include "ops/ops.h"
+
+namespace wisp {
+namespace {
+
+constexpr double kMaxProductNmse = 3e-5;
+constexpr double kMaxAttentionNmse = 1e-4;
+
+std::vector<float> RandomVec(size_t n, std::mt19937& rng) {
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+double Nmse(const std::vector<float>& got, const std::vector<float>& want) {
+  double e = 0, r = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    e += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    r += double(want[i]) * want[i];
+  }
+  return e / (r + 1e-30);
+}
+
+class Bf16OpsTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    pool_ = std::make_unique<ThreadPool>(GetParam());
+    fast_.pool = pool_.get();
+    bf16_ = fast_;
+    bf16_.compute = ComputeType::kBf16;
+    ref_.backend = Backend::kReference;
+  }
+  std::unique_ptr<ThreadPool> pool_;
+  OpContext fast_, bf16_, ref_;
+  std::mt19937 rng_{7};
+};
+
+TEST_P(Bf16OpsTest, LinearOnBf16Panels) {
+  if (!Bf16ProductsAvailable()) {
+    EXPECT_TRUE(PackLinearWeightBf16(nullptr, 0, 0).empty()) << "no bf16 panels without AVX512_BF16";
+    GTEST_SKIP() << "no AVX512_BF16 on this CPU: compute bf16 runs f32 (checked in AttentionFallsBackOrDrifts)";
+  }
+  // Decoding step, odd K, the encoder's shapes, a vocabulary-projection-like wide N.
+  for (auto [M, K, N] : std::vector<std::array<int, 3>>{
+           {1, 384, 1000}, {7, 63, 33}, {128, 384, 517}, {300, 1536, 40}, {97, 384, 3000}}) {
+    auto x = RandomVec(M * K, rng_), W = RandomVec(N * K, rng_), b = RandomVec(N, rng_);
+    const auto packed = PackLinearWeightBf16(W.data(), N, K);
+    PackedWeightView view;
+    view.bf16 = packed.data();
+    std::vector<float> y1(M * (N + 3)), y2(M * (N + 3));
+    LinearOp(fast_, x.data(), M, K, W.data(), N, b.data(), y1.data(), N + 3, view);
+    LinearOp(ref_, x.data(), M, K, W.data(), N, b.data(), y2.data(), N + 3);
+    const double e = Nmse(y1, y2);
+    EXPECT_LT(e, kMaxProductNmse) << M << "x" << K << "x" << N;
+    EXPECT_GT(e, 0.0) << "bf16 products equal to f32: the panels were not used";
+    // Rows of the panels (embedding lookups) are W's rows rounded to bf16.
+    std::vector<float> row(K);
+    UnpackWeightRow(view, K, N - 1, row.data());
+    for (int k = 0; k < K; ++k) {
+      ASSERT_EQ(row[k], kernels::Bf16ToFloat(kernels::FloatToBf16(W[(N - 1) * K + k]))) << k;
+    }
+  }
+}
+
+TEST_P(Bf16OpsTest, Conv1dOnBf16Panels) {
+  if (!Bf16ProductsAvailable()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  for (int stride : {1, 2}) {
+    const int c_in = 13, t_in = 151, c_out = 40;
+    auto x = RandomVec(c_in * t_in, rng_), W = RandomVec(c_out * c_in * 3, rng_), b = RandomVec(c_out, rng_);
+    const int t_out = (t_in + 2 - 3) / stride + 1;
+    const auto packed = PackLinearWeightBf16(W.data(), c_out, 3 * c_in);  // W as (c_out, 3 c_in)
+    PackedWeightView view;
+    view.bf16 = packed.data();
+    std::vector<float> y1(t_out * c_out), y2(t_out * c_out);
+    Conv1dK3(fast_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y1.data(), view);
+    Conv1dK3(ref_, x.data(), c_in, t_in, t_in, 1, W.data(), b.data(), c_out, stride, y2.data());
+    EXPECT_LT(Nmse(y1, y2), kMaxProductNmse) << "stride " << stride;
+  }
+}
+
+TEST_P(Bf16OpsTest, AttentionFallsBackOrDrifts) {
+  struct Case { int n_q, n_kv, heads, dh; bool causal; int offset; };
+  // Odd key counts (a zero pad in the last pair of PV), causal blocks that see part of the keys,
+  // the encoder's 1500 x 1500, and the few-query path (f32 in every compute type).
+  for (Case c : {Case{1, 37, 6, 64, true, 36}, Case{3, 1500, 6, 64, false, 0}, Case{5, 9, 2, 16, true, 4},
+                 Case{49, 49, 6, 64, true, 0}, Case{20, 61, 3, 64, true, 41}, Case{70, 151, 4, 32, false, 0},
+                 Case{1500, 1500, 6, 64, false, 0}}) {
+    const int w = c.heads * c.dh;
+    auto q = RandomVec(c.n_q * (w + 5), rng_), k = RandomVec(c.n_kv * (w + 2), rng_);
+    auto v = RandomVec(c.n_kv * (w + 1), rng_);
+    std::vector<float> o_bf16(c.n_q * w), o_f32(c.n_q * w), o_ref(c.n_q * w);
+    Attention(bf16_, q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh, c.causal,
+              c.offset, o_bf16.data());
+    Attention(fast_, q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh, c.causal,
+              c.offset, o_f32.data());
+    Attention(ref_, q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh, c.causal,
+              c.offset, o_ref.data());
+    if (!Bf16ProductsAvailable() || c.n_q <= 4) {
+      EXPECT_EQ(o_bf16, o_f32) << c.n_q << " " << c.n_kv << ": f32 path expected";
+      continue;
+    }
+    const double e = Nmse(o_bf16, o_ref);
+    EXPECT_LT(e, kMaxAttentionNmse) << c.n_q << " " << c.n_kv << " causal " << c.causal;
+    EXPECT_GT(e, Nmse(o_f32, o_ref)) << "bf16 attention as exact as f32: the bf16 path did not run";
+  }
+}
+
+TEST_P(Bf16OpsTest, PreparedKvInBf16) {
+  const int n_kv = 151, heads = 6, dh = 64, w = heads * dh;
+  auto k = RandomVec(n_kv * w, rng_), v = RandomVec(n_kv * w, rng_);
+  PreparedKv kv;
+  PrepareKv(bf16_, k.data(), w, v.data(), w, n_kv, heads, dh, &kv);
+  EXPECT_EQ(kv.kt_bf16.empty(), !Bf16ProductsAvailable());
+  EXPECT_EQ(kv.kt_panels.empty(), Bf16ProductsAvailable());
+  for (int n_q : {1, 3, 60}) {
+    auto q = RandomVec(n_q * w, rng_);
+    std::vector<float> o1(n_q * w), o2(n_q * w), o3(n_q * w);
+    AttentionPrepared(bf16_, q.data(), w, n_q, kv, o1.data());
+    // The prepared panels decide the precision, whatever the context of the call.
+    AttentionPrepared(fast_, q.data(), w, n_q, kv, o2.data());
+    Attention(ref_, q.data(), w, n_q, k.data(), w, v.data(), w, n_kv, heads, dh, false, 0, o3.data());
+    EXPECT_EQ(o1, o2) << n_q;
+    EXPECT_LT(Nmse(o1, o3), Bf16ProductsAvailable() ? kMaxAttentionNmse : 1e-9) << n_q;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, Bf16OpsTest, ::testing::Values(1, 2));
+
+}  // namespace
+}  // namespace wisp
