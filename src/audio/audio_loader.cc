@@ -64,7 +64,9 @@ class StdinSpool {
   std::string path_;
 };
 
-Status DecodeFile(const std::string& path, const std::string& display_name, const SampleSink& sink) {
+Status DecodeFile(const std::string& path, const std::string& display_name, const SampleSink& sink,
+                  const AudioLoadOptions& options) {
+  WISP_RETURN_IF_ERROR(CheckMaxDuration(0, options.max_duration_seconds));
   Result<std::unique_ptr<MappedFile>> file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
   const uint8_t* data = (*file)->data();
@@ -72,57 +74,85 @@ Status DecodeFile(const std::string& path, const std::string& display_name, cons
   if (size == 0) return BadInput("audio file '" + display_name + "' is empty");
 
   if (LooksLikeWav(data, size)) {
-    Status st = DecodeWavTo16k(data, size, sink);
+    // Warnings name the file as errors do.
+    AudioLoadOptions named = options;
+    named.on_warning = [&](const std::string& m) { EmitAudioWarning(options, "'" + display_name + "': " + m); };
+    Status st = DecodeWavTo16k(data, size, sink, named);
     if (st.ok()) return st;
-    // An encoding the built-in reader lacks (ADPCM, mu-law, ...) may still be one ffmpeg reads.
+    // Only a codec the built-in reader lacks (ADPCM, mu-law, ...) goes to ffmpeg: every other
+    // error is BadInput (wav.h), and a malformed WAV handed on would be decoded as something
+    // else and transcribed as invented text.
     if (st.kind() != ErrorKind::kUnsupported || !FfmpegAvailable())
       return Status(st.kind(), "'" + display_name + "': " + st.message());
   } else if (!FfmpegAvailable()) {
     return Unsupported("'" + display_name + "': unsupported audio format (not WAV) and wisp was built without ffmpeg");
   }
   file->reset();  // unmap before handing the path to ffmpeg
-  Status st = DecodeWithFfmpeg(path, sink);
-  if (!st.ok() && path != display_name) {
-    // Errors from the stdin spool should name stdin, not the temporary file.
-    std::string message = st.message();
+  Status st = DecodeWithFfmpeg(path, sink, options.max_duration_seconds);
+  if (st.ok()) return st;
+  // Errors from the stdin spool should name stdin, not the temporary file.
+  std::string message = st.message();
+  if (path != display_name) {
     for (size_t at = message.find(path); at != std::string::npos; at = message.find(path))
       message.replace(at, path.size(), display_name);
-    return Status(st.kind(), message);
   }
-  return st;
+  // Every message names the file (some of ffmpeg's, e.g. a bad sample, cannot know it).
+  if (message.find(display_name) == std::string::npos) message = "'" + display_name + "': " + message;
+  return Status(st.kind(), message);
 }
 
 }  // namespace
 
-Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink) {
+Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink, const AudioLoadOptions& options) {
   Result<WavLayout> layout = ParseWavLayout(data, size);
   if (!layout.ok()) return layout.status();
+  // The output length is known from the header: refuse an over-long file before the resampler,
+  // the block or the caller's spectrogram allocate anything for it.
+  WISP_RETURN_IF_ERROR(CheckMaxDuration(ResampledLength(layout->frames, layout->sample_rate),
+                                        options.max_duration_seconds));
+  if (layout->truncated) {
+    const uint64_t frame_bytes = static_cast<uint64_t>(layout->channels) * layout->bytes_per_sample;
+    char buf[256];
+    if (layout->data_bytes_claimed > layout->data_bytes_present) {
+      std::snprintf(buf, sizeof buf,
+                    "truncated WAV: the data chunk claims %llu bytes but the file holds %llu; decoding the %.2f s present",
+                    static_cast<unsigned long long>(layout->data_bytes_claimed),
+                    static_cast<unsigned long long>(layout->data_bytes_present),
+                    static_cast<double>(layout->frames) / layout->sample_rate);
+    } else {
+      std::snprintf(buf, sizeof buf, "truncated WAV: the last %llu bytes of the data chunk are not a whole %llu-byte frame; ignored",
+                    static_cast<unsigned long long>(layout->data_bytes_present % frame_bytes),
+                    static_cast<unsigned long long>(frame_bytes));
+    }
+    EmitAudioWarning(options, buf);
+  }
   Result<std::unique_ptr<Resampler>> resampler = Resampler::Create(layout->sample_rate);
   if (!resampler.ok()) return resampler.status();
   std::vector<float> block(static_cast<size_t>(std::min<uint64_t>(layout->frames, kWavBlockFrames)));
   for (uint64_t first = 0; first < layout->frames; first += block.size()) {
     const size_t count = static_cast<size_t>(std::min<uint64_t>(block.size(), layout->frames - first));
-    DecodeWavFrames(*layout, data, first, count, block.data());
+    WISP_RETURN_IF_ERROR(DecodeWavFrames(*layout, data, first, count, block.data()));
     WISP_RETURN_IF_ERROR((*resampler)->Push(block.data(), count, sink));
   }
   return (*resampler)->Finish(sink);
 }
 
-Status DecodeAudio(const std::string& path, const SampleSink& sink) {
-  if (path != "-") return DecodeFile(path, path, sink);
+Status DecodeAudio(const std::string& path, const SampleSink& sink, const AudioLoadOptions& options) {
+  if (path != "-") return DecodeFile(path, path, sink, options);
   StdinSpool spool;
   WISP_RETURN_IF_ERROR(spool.Fill());
-  return DecodeFile(spool.path(), "<stdin>", sink);
+  return DecodeFile(spool.path(), "<stdin>", sink, options);
 }
 
-Result<std::vector<float>> LoadAudio16k(const std::string& path) {
+Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoadOptions& options) {
   std::vector<float> samples;
-  Status st = DecodeAudio(path, [&](const float* p, size_t n) { samples.insert(samples.end(), p, p + n); });
+  Status st = DecodeAudio(path, [&](const float* p, size_t n) { samples.insert(samples.end(), p, p + n); }, options);
   if (!st.ok()) return st;
   return samples;
 }
 
-Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels) {
+Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels,
+                                                const AudioLoadOptions& options) {
   if (n_mels <= 0) return InvalidArgument("n_mels must be positive, got " + std::to_string(n_mels));
   std::vector<float> computed;
   if (filters == nullptr) {
@@ -130,7 +160,7 @@ Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const f
     filters = computed.data();
   }
   LogMelBuilder builder(filters, n_mels);
-  Status st = DecodeAudio(path, [&](const float* p, size_t n) { builder.Push(p, n); });
+  Status st = DecodeAudio(path, [&](const float* p, size_t n) { builder.Push(p, n); }, options);
   if (!st.ok()) return st;
   return builder.Finish();
 }

@@ -2,8 +2,13 @@
 // samples or straight to the log-mel spectrogram.
 //
 // WAV files are recognised by their header and read by the built-in reader (memory-mapped,
-// decoded in blocks); everything else goes through ffmpeg when wisp is built with it. WAV
-// encodings the built-in reader does not handle (ADPCM, mu-law, ...) also fall back to ffmpeg.
+// decoded in blocks); everything else goes through ffmpeg when wisp is built with it. A RIFF/WAVE
+// file is the reader's: only a codec it does not implement (ADPCM, mu-law, ...; wav.h's
+// Unsupported) is handed to ffmpeg, while a malformed header (7 bits per sample, a 1-Hz rate)
+// is an error naming the file and the problem, never a guess by another decoder.
+// Every input passes the rules of input_rules.h (sample rate, finite samples, optional
+// maximum duration checked before decoding). A truncated WAV data chunk is decoded as far as
+// it goes, with a warning (AudioLoadOptions::on_warning).
 // Samples are delivered in chunks, so neither an hour of audio nor its 16-kHz copy is ever held
 // in memory by these functions (LoadAudio16k excepted, by definition).
 #pragma once
@@ -12,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "audio/input_rules.h"
 #include "audio/mel.h"
 #include "audio/resampler.h"
 #include "util/status.h"
@@ -20,19 +26,21 @@ namespace wisp {
 
 // Decodes `path` ("-" = standard input) to 16-kHz mono, calling sink with successive chunks.
 // Errors: NotFound naming a missing path; BadInput for a damaged/unrecognised file;
-// Unsupported for a known-but-unsupported encoding or non-WAV input without ffmpeg.
+// Unsupported for a known-but-unsupported encoding or non-WAV input without ffmpeg; BadInput
+// "... exceeds the maximum duration of L s" past options.max_duration_seconds.
 // Zero samples (an empty recording) is success with no sink call.
-Status DecodeAudio(const std::string& path, const SampleSink& sink);
+Status DecodeAudio(const std::string& path, const SampleSink& sink, const AudioLoadOptions& options = {});
 
-// The same for a WAV file already in memory.
-Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink);
+// The same for a WAV file already in memory (messages do not name a file).
+Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink, const AudioLoadOptions& options = {});
 
 // Convenience: the whole file as one vector of 16-kHz mono samples.
-Result<std::vector<float>> LoadAudio16k(const std::string& path);
+Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoadOptions& options = {});
 
 // Streams decode -> mel without holding the samples: the spectrogram transcribe() computes
 // (30 s of zero padding included). filters: (n_mels, 201) row-major as stored in the model;
 // nullptr computes librosa's Slaney filterbank for n_mels (80 or 128).
-Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels);
+Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels,
+                                                const AudioLoadOptions& options = {});
 
 }  // namespace wisp

@@ -9,8 +9,11 @@ extern "C" {
 #include <libswresample/swresample.h>
 }
 
+#include <cstdio>
 #include <memory>
 #include <vector>
+
+#include "audio/input_rules.h"
 #endif
 
 namespace wisp {
@@ -19,7 +22,7 @@ namespace wisp {
 
 bool FfmpegAvailable() { return false; }
 
-Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink) {
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink&, double) {
   return Unsupported("cannot decode '" + path + "': wisp was built without ffmpeg");
 }
 
@@ -54,8 +57,10 @@ struct SwrFreer {
 // the resampler.
 class FrameConverter {
  public:
-  FrameConverter(SwrContext* swr, int channels, Resampler* resampler, const SampleSink& sink)
-      : swr_(swr), channels_(channels), resampler_(resampler), sink_(sink) {}
+  FrameConverter(SwrContext* swr, int channels, int rate, double max_duration_seconds, Resampler* resampler,
+                 const SampleSink& sink)
+      : swr_(swr), channels_(channels), rate_(rate), max_duration_seconds_(max_duration_seconds),
+        resampler_(resampler), sink_(sink) {}
 
   // frame == nullptr flushes swr's internal buffer.
   Status Convert(const AVFrame* frame) {
@@ -71,10 +76,23 @@ class FrameConverter {
     for (int i = 0; i < got; ++i) {
       // Same equal-weight average as the WAV reader, so both paths agree sample for sample.
       double sum = 0.0;
-      for (int c = 0; c < channels_; ++c) sum += interleaved_[static_cast<size_t>(i) * channels_ + c];
+      for (int c = 0; c < channels_; ++c) {
+        const float v = interleaved_[static_cast<size_t>(i) * channels_ + c];
+        // The same sample rule as the WAV reader (float codecs and containers can carry NaN).
+        if (!FloatSampleOk(v)) {
+          char at[96];
+          std::snprintf(at, sizeof at, "sample %lld (%.3f s, channel %d) is ", static_cast<long long>(samples_ + i),
+                        static_cast<double>(samples_ + i) / rate_, c + 1);
+          return BadInput(at + DescribeFloatSample(v) + ": audio samples must be finite and within +-" +
+                          DescribeFloatSample(kMaxFloatSampleMagnitude) + " (full scale is +-1)");
+        }
+        sum += v;
+      }
       mono_[i] = static_cast<float>(sum / channels_);
     }
     samples_ += got;
+    // A container may understate its duration: the limit holds for what is actually decoded.
+    WISP_RETURN_IF_ERROR(CheckMaxDuration(ResampledLength(static_cast<uint64_t>(samples_), rate_), max_duration_seconds_));
     return resampler_->Push(mono_.data(), mono_.size(), sink_);
   }
   int64_t samples() const { return samples_; }
@@ -82,6 +100,8 @@ class FrameConverter {
  private:
   SwrContext* swr_;
   int channels_;
+  int rate_;
+  double max_duration_seconds_;
   Resampler* resampler_;
   const SampleSink& sink_;
   std::vector<float> interleaved_, mono_;
@@ -98,7 +118,8 @@ void QuietLibavLogging() {
 
 bool FfmpegAvailable() { return true; }
 
-Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink) {
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds) {
+  WISP_RETURN_IF_ERROR(CheckMaxDuration(0, max_duration_seconds));
   QuietLibavLogging();
   AVFormatContext* raw_format = nullptr;
   int rc = avformat_open_input(&raw_format, path.c_str(), nullptr, nullptr);
@@ -129,6 +150,17 @@ Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink) {
   if (rc >= 0) rc = avcodec_open2(decoder.get(), codec, nullptr);
   if (rc < 0) return Unsupported("cannot open the " + std::string(codec->name) + " decoder for '" + path + "': " + AvError(rc));
   if (decoder->sample_rate <= 0) return BadInput("audio stream of '" + path + "' has no sample rate");
+  Status rate_ok = CheckInputSampleRate(decoder->sample_rate);
+  if (!rate_ok.ok()) return BadInput("'" + path + "': " + rate_ok.message());
+  // The container's stated duration, when it has one, refuses an over-long file before decoding.
+  const int64_t stated = stream->duration != AV_NOPTS_VALUE && stream->time_base.den > 0
+                             ? av_rescale_q(stream->duration, stream->time_base, AVRational{1, 16000})
+                         : format->duration != AV_NOPTS_VALUE ? av_rescale(format->duration, 16000, AV_TIME_BASE)
+                                                              : -1;
+  if (stated > 0) {
+    Status st = CheckMaxDuration(static_cast<uint64_t>(stated), max_duration_seconds);
+    if (!st.ok()) return BadInput("'" + path + "': " + st.message());
+  }
 
   // Some decoders report only a channel count; give swr a concrete layout for it.
   AVChannelLayout layout{};
@@ -151,7 +183,7 @@ Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink) {
 
   Result<std::unique_ptr<Resampler>> resampler = Resampler::Create(decoder->sample_rate);
   if (!resampler.ok()) return resampler.status();
-  FrameConverter converter(swr.get(), channels, resampler->get(), sink);
+  FrameConverter converter(swr.get(), channels, decoder->sample_rate, max_duration_seconds, resampler->get(), sink);
 
   std::unique_ptr<AVPacket, PacketFreer> packet(av_packet_alloc());
   std::unique_ptr<AVFrame, FrameFreer> frame(av_frame_alloc());

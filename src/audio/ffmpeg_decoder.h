@@ -21,7 +21,10 @@ bool FfmpegAvailable();
 
 // Decodes the best audio stream of the file at `path` to 16-kHz mono, chunk by chunk.
 // Errors name the problem: unreadable container, no audio stream, unsupported codec, corrupt
-// data (a few undecodable packets in an otherwise good file are skipped, as ffmpeg does).
-Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink);
+// data (a few undecodable packets in an otherwise good file are skipped, as ffmpeg does), and
+// the input rules of input_rules.h: the sample rate range, NaN/infinite/huge float samples, and
+// max_duration_seconds (0 = unlimited), checked against the container's stated duration before
+// decoding and against the samples decoded so far while decoding.
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds = 0);
 
 }  // namespace wisp

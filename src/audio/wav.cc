@@ -1,13 +1,12 @@
 #include "audio/wav.h"
 
-#include <algorithm>
 #include <bit>
-#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
+#include "audio/input_rules.h"
 #include "util/mapped_file.h"
 
 namespace wisp {
@@ -17,9 +16,6 @@ constexpr uint16_t kFormatPcm = 0x0001;
 constexpr uint16_t kFormatIeeeFloat = 0x0003;
 constexpr uint16_t kFormatExtensible = 0xFFFE;
 constexpr uint32_t kSizeUnknown = 0xFFFFFFFFu;
-// Highest rate accepted: far above any real recording, low enough that a garbage header cannot
-// ask the resampler for an absurd filter.
-constexpr uint32_t kMaxSampleRate = 10'000'000;
 // KSDATAFORMAT_SUBTYPE_{PCM,IEEE_FLOAT} are {tag}-0000-0010-8000-00AA00389B71.
 constexpr uint8_t kSubFormatGuidTail[14] = {0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80,
                                             0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71};
@@ -75,8 +71,9 @@ Status ParseFmt(const uint8_t* body, uint32_t size, WavLayout* layout) {
   }
   if (tag != kFormatPcm && tag != kFormatIeeeFloat) return UnsupportedTag(tag);
   if (channels == 0) return BadInput("zero channels");
-  if (rate == 0) return BadInput("sample rate 0");
-  if (rate > kMaxSampleRate) return Unsupported("sample rate " + std::to_string(rate) + " Hz not supported");
+  // From here on the file is PCM or float, which this reader owns: every problem is BadInput
+  // (see wav.h), never Unsupported, so that ffmpeg is not asked to guess.
+  WISP_RETURN_IF_ERROR(CheckInputSampleRate(rate));
   if (tag == kFormatPcm) {
     switch (bits) {
       case 8: layout->format = WavSampleFormat::kUint8; break;
@@ -84,14 +81,14 @@ Status ParseFmt(const uint8_t* body, uint32_t size, WavLayout* layout) {
       case 24: layout->format = WavSampleFormat::kInt24; break;
       case 32: layout->format = WavSampleFormat::kInt32; break;
       default:
-        return Unsupported("bits per sample " + std::to_string(bits) + " not supported (integer PCM: 8, 16, 24, 32)");
+        return BadInput("bits per sample " + std::to_string(bits) + " not supported (integer PCM: 8, 16, 24, 32)");
     }
   } else {
     switch (bits) {
       case 32: layout->format = WavSampleFormat::kFloat32; break;
       case 64: layout->format = WavSampleFormat::kFloat64; break;
       default:
-        return Unsupported("bits per sample " + std::to_string(bits) + " not supported (IEEE float: 32, 64)");
+        return BadInput("bits per sample " + std::to_string(bits) + " not supported (IEEE float: 32, 64)");
     }
   }
   layout->channels = channels;
@@ -104,9 +101,20 @@ Status ParseFmt(const uint8_t* body, uint32_t size, WavLayout* layout) {
   return Status::Ok();
 }
 
-// One sample converted to float, per encoding.
+constexpr bool IsFloat(WavSampleFormat f) { return f == WavSampleFormat::kFloat32 || f == WavSampleFormat::kFloat64; }
+
+// A float sample as stored (double holds both widths exactly).
 template <WavSampleFormat F>
-inline float SampleAt(const uint8_t* p) {
+inline double RawFloatAt(const uint8_t* p) {
+  if constexpr (F == WavSampleFormat::kFloat32) return std::bit_cast<float>(ReadU32(p));
+  else return std::bit_cast<double>(ReadU64(p));
+}
+
+// One sample converted to float, per encoding. A float sample outside the input rules
+// (input_rules.h) sets *bad and reads as 0, so the output stays defined while the caller
+// reports the error.
+template <WavSampleFormat F>
+inline float SampleAt(const uint8_t* p, [[maybe_unused]] bool* bad) {
   if constexpr (F == WavSampleFormat::kUint8) {
     return static_cast<float>(static_cast<int>(p[0]) - 128) * (1.0f / 128.0f);
   } else if constexpr (F == WavSampleFormat::kInt16) {
@@ -118,28 +126,58 @@ inline float SampleAt(const uint8_t* p) {
     return static_cast<float>(v) * (1.0f / 8388608.0f);
   } else if constexpr (F == WavSampleFormat::kInt32) {
     return static_cast<float>(static_cast<int32_t>(ReadU32(p))) * (1.0f / 2147483648.0f);
-  } else if constexpr (F == WavSampleFormat::kFloat32) {
-    const float v = std::bit_cast<float>(ReadU32(p));
-    return std::isfinite(v) ? v : 0.0f;
   } else {
-    // Range-check before narrowing: a double beyond float's range has no defined conversion.
-    const double v = std::bit_cast<double>(ReadU64(p));
-    if (!std::isfinite(v)) return 0.0f;
-    return static_cast<float>(std::clamp(v, -static_cast<double>(FLT_MAX), static_cast<double>(FLT_MAX)));
+    // Range-checked before narrowing: a double beyond float's range has no defined conversion.
+    const double v = RawFloatAt<F>(p);
+    if (FloatSampleOk(v)) return static_cast<float>(v);
+    *bad = true;
+    return 0.0f;
   }
 }
 
+// Returns true when some sample was bad (float formats only).
 template <WavSampleFormat F>
-void DecodeFrames(const uint8_t* p, int channels, int bytes_per_sample, size_t count, float* out) {
+bool DecodeFrames(const uint8_t* p, int channels, int bytes_per_sample, size_t count, float* out) {
+  bool bad = false;
   if (channels == 1) {
-    for (size_t i = 0; i < count; ++i, p += bytes_per_sample) out[i] = SampleAt<F>(p);
-    return;
+    for (size_t i = 0; i < count; ++i, p += bytes_per_sample) out[i] = SampleAt<F>(p, &bad);
+    return bad;
   }
   for (size_t i = 0; i < count; ++i) {
     double sum = 0.0;
-    for (int c = 0; c < channels; ++c, p += bytes_per_sample) sum += SampleAt<F>(p);
+    for (int c = 0; c < channels; ++c, p += bytes_per_sample) sum += SampleAt<F>(p, &bad);
     out[i] = static_cast<float>(sum / channels);
   }
+  return bad;
+}
+
+// The error for the first bad float sample in frames [first_frame, first_frame + count) (the
+// slow path, taken only once DecodeFrames has seen one).
+template <WavSampleFormat F>
+Status FirstBadFloatSample(const WavLayout& layout, const uint8_t* p, uint64_t first_frame, size_t count) {
+  if constexpr (IsFloat(F)) {
+    for (size_t i = 0; i < count; ++i) {
+      for (int c = 0; c < layout.channels; ++c, p += layout.bytes_per_sample) {
+        const double v = RawFloatAt<F>(p);
+        if (FloatSampleOk(v)) continue;
+        const uint64_t frame = first_frame + i;
+        char at[96];
+        std::snprintf(at, sizeof at, "float sample %llu (%.3f s, channel %d) is ",
+                      static_cast<unsigned long long>(frame), static_cast<double>(frame) / layout.sample_rate, c + 1);
+        char bound[32];
+        std::snprintf(bound, sizeof bound, "%g", kMaxFloatSampleMagnitude);
+        return BadInput(at + DescribeFloatSample(v) + ": WAV float samples must be finite and within +-" + bound +
+                        " (full scale is +-1)");
+      }
+    }
+  }
+  return BadInput("bad float sample");  // not reached: DecodeFrames saw one
+}
+
+template <WavSampleFormat F>
+Status DecodeChecked(const WavLayout& layout, const uint8_t* p, uint64_t first_frame, size_t count, float* out) {
+  if (!DecodeFrames<F>(p, layout.channels, layout.bytes_per_sample, count, out)) return Status::Ok();
+  return FirstBadFloatSample<F>(layout, p, first_frame, count);
 }
 
 }  // namespace
@@ -193,29 +231,32 @@ Result<WavLayout> ParseWavLayout(const uint8_t* data, size_t size) {
 
   const uint64_t available = size - layout.data_offset;
   uint64_t data_bytes = data_to_end ? available : data_claim;
+  layout.data_bytes_claimed = data_bytes;
   if (data_bytes > available) {
     layout.truncated = true;
     data_bytes = available;
   }
   const uint64_t frame_bytes = static_cast<uint64_t>(layout.channels) * layout.bytes_per_sample;
+  layout.data_bytes_present = data_bytes;
   layout.frames = data_bytes / frame_bytes;
   if (data_bytes % frame_bytes != 0) layout.truncated = true;  // a partial last frame is dropped
   return layout;
 }
 
-void DecodeWavFrames(const WavLayout& layout, const uint8_t* data, uint64_t first_frame, size_t count,
-                     float* mono_out) {
+Status DecodeWavFrames(const WavLayout& layout, const uint8_t* data, uint64_t first_frame, size_t count,
+                       float* mono_out) {
   const size_t frame_bytes = static_cast<size_t>(layout.channels) * layout.bytes_per_sample;
   const uint8_t* p = data + layout.data_offset + first_frame * frame_bytes;
-  const int c = layout.channels, b = layout.bytes_per_sample;
+  const uint64_t f = first_frame;
   switch (layout.format) {
-    case WavSampleFormat::kUint8: return DecodeFrames<WavSampleFormat::kUint8>(p, c, b, count, mono_out);
-    case WavSampleFormat::kInt16: return DecodeFrames<WavSampleFormat::kInt16>(p, c, b, count, mono_out);
-    case WavSampleFormat::kInt24: return DecodeFrames<WavSampleFormat::kInt24>(p, c, b, count, mono_out);
-    case WavSampleFormat::kInt32: return DecodeFrames<WavSampleFormat::kInt32>(p, c, b, count, mono_out);
-    case WavSampleFormat::kFloat32: return DecodeFrames<WavSampleFormat::kFloat32>(p, c, b, count, mono_out);
-    case WavSampleFormat::kFloat64: return DecodeFrames<WavSampleFormat::kFloat64>(p, c, b, count, mono_out);
+    case WavSampleFormat::kUint8: return DecodeChecked<WavSampleFormat::kUint8>(layout, p, f, count, mono_out);
+    case WavSampleFormat::kInt16: return DecodeChecked<WavSampleFormat::kInt16>(layout, p, f, count, mono_out);
+    case WavSampleFormat::kInt24: return DecodeChecked<WavSampleFormat::kInt24>(layout, p, f, count, mono_out);
+    case WavSampleFormat::kInt32: return DecodeChecked<WavSampleFormat::kInt32>(layout, p, f, count, mono_out);
+    case WavSampleFormat::kFloat32: return DecodeChecked<WavSampleFormat::kFloat32>(layout, p, f, count, mono_out);
+    case WavSampleFormat::kFloat64: return DecodeChecked<WavSampleFormat::kFloat64>(layout, p, f, count, mono_out);
   }
+  return InvalidArgument("unknown WAV sample format");
 }
 
 Result<WavAudio> ParseWav(const uint8_t* data, size_t size) {
@@ -226,7 +267,7 @@ Result<WavAudio> ParseWav(const uint8_t* data, size_t size) {
   audio.channels = layout->channels;
   audio.truncated = layout->truncated;
   audio.samples.resize(layout->frames);
-  DecodeWavFrames(*layout, data, 0, audio.samples.size(), audio.samples.data());
+  WISP_RETURN_IF_ERROR(DecodeWavFrames(*layout, data, 0, audio.samples.size(), audio.samples.data()));
   return audio;
 }
 
