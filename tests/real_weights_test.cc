@@ -309,6 +309,8 @@ const std::vector<Variant> kVariants = {
     {"ggml-q5_0", false},
     {"ggml-q4_1", false},
     {"ggml-q4_0", false},
+    // The shipped directory with products in bf16 (LoadOptions::compute; AVX512_BF16, else f32).
+    {"ctranslate2-f16 compute bf16", false},
 };
 // WISP_TEST_QUICK (the sanitizer pass): the shipped directory and one converted file, on a few inputs.
 bool Quick() { return std::getenv("WISP_TEST_QUICK") != nullptr; }
@@ -320,6 +322,10 @@ Result<std::unique_ptr<WhisperEngine>> MakeEngine(const std::string& variant, co
   LoadOptions options;
   options.keep_f32_matrices = false;  // the fast backend only, as the CLI loads
   if (variant == "ctranslate2-f16") return WhisperEngine::Load(model_dir, "", options);
+  if (variant == "ctranslate2-f16 compute bf16") {
+    options.compute = ComputeType::kBf16;
+    return WhisperEngine::Load(model_dir, "", options);
+  }
   if (variant == "openai-pt" || variant == "huggingface") {
     const char* path = std::getenv(variant == "openai-pt" ? "WISP_REAL_PT" : "WISP_REAL_HF");
     // A .pt holds no vocabulary: the ranks openai-whisper uses, from ../shared.
