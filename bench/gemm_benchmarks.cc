@@ -62,7 +62,7 @@ void BM_GemmBf16(benchmark::State& state) {
   Operands op(M, K, N);
   const int64_t lda = Bf16EvenK(K);
   std::vector<uint16_t> packed(PackedSizeBf16(K, N)), a16(size_t(M) * lda);
-  PackTransposedBf16(op.W.data(), K, N, K, packed.data());
+  PackTransposedBf16(isa, op.W.data(), K, N, K, packed.data());
   for (auto _ : state) {
     ConvertRowsBf16(isa, op.A.data(), K, M, K, a16.data(), lda);  // once per op input, as LinearOp does
     GemmBf16(isa, a16.data(), lda, packed.data(), K, K, N, nullptr, op.C.data(), N, 0, M, 0, N, false);

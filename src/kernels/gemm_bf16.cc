@@ -1,7 +1,9 @@
 // bf16 GEMM: conversions, packing, the portable oracle and the run-time dispatch (gemm_bf16.h).
 #include "kernels/gemm_bf16.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -68,21 +70,28 @@ void GemmGeneric(const uint16_t* A, int64_t lda, const uint16_t* packed, int64_t
   }
 }
 
-// Panels of B where B[k][n] = load(k, n): k-pair outer, the panel's 32 columns inner, so the
-// writes are contiguous and a transposed source (W rows) is read two values per row per pass.
-template <typename Load>
-void PackPanels(int64_t K, int64_t N, uint16_t* packed, Load load) {
-  const int64_t k2 = Bf16EvenK(K) / 2;
+// Panels of W^T from W's rows, kNR at a time: rows_to_f32(n0, rows, dst) writes rows n0.. as
+// floats (K each, row stride K) when W is not f32 already. Each block of rows is rounded by the
+// ISA's row conversion (bit-equal on every ISA), then its (k, k + 1) pairs are copied as 32-bit
+// units into the panel: a transposition of pairs, contiguous writes.
+template <typename RowsToF32>
+void PackTransposedRows(Bf16Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed,
+                        RowsToF32 rows_to_f32) {
+  const int64_t ke = Bf16EvenK(K), k2 = ke / 2;
+  std::vector<uint16_t> rows(static_cast<size_t>(kNR * ke));
+  std::vector<float> widened(W == nullptr ? static_cast<size_t>(kNR * K) : 0);
   for (int64_t p = 0; p * kNR < N; ++p) {
-    uint16_t* panel = packed + p * k2 * 2 * kNR;
     const int64_t cols = N - p * kNR < kNR ? N - p * kNR : kNR;
+    const float* src = W + p * kNR * ldw;
+    if (W == nullptr) {
+      rows_to_f32(p * kNR, cols, widened.data());
+      src = widened.data();
+    }
+    ConvertRowsBf16(isa, src, W == nullptr ? K : ldw, cols, K, rows.data(), ke);
+    uint16_t* panel = packed + p * k2 * 2 * kNR;
     for (int64_t q = 0; q < k2; ++q) {
       uint16_t* dst = panel + q * 2 * kNR;
-      const bool pair = 2 * q + 1 < K;
-      for (int64_t j = 0; j < cols; ++j) {
-        dst[2 * j] = FloatToBf16(load(2 * q, p * kNR + j));
-        dst[2 * j + 1] = pair ? FloatToBf16(load(2 * q + 1, p * kNR + j)) : uint16_t{0};
-      }
+      for (int64_t j = 0; j < cols; ++j) std::memcpy(dst + 2 * j, rows.data() + j * ke + 2 * q, 4);
       for (int64_t j = cols; j < kNR; ++j) dst[2 * j] = dst[2 * j + 1] = 0;
     }
   }
@@ -127,20 +136,44 @@ size_t PackedSizeBf16(int64_t K, int64_t N) {
   return static_cast<size_t>((N + kNR - 1) / kNR * kNR * Bf16EvenK(K));
 }
 
-void PackTransposedBf16(const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
-  PackPanels(K, N, packed, [&](int64_t k, int64_t n) { return W[n * ldw + k]; });
+void PackTransposedBf16(Bf16Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
+  PackTransposedRows(isa, W, ldw, N, K, packed, [](int64_t, int64_t, float*) {});
 }
 
-void PackTransposedHalfBf16(const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
-  PackPanels(K, N, packed, [&](int64_t k, int64_t n) {
-    uint16_t h;  // the file's halves may sit at odd addresses
-    std::memcpy(&h, W + 2 * (n * ldw + k), 2);
-    return HalfToFloat(h);
+void PackTransposedHalfBf16(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
+  PackTransposedRows(isa, nullptr, 0, N, K, packed, [&](int64_t n0, int64_t rows, float* out) {
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t k = 0; k < K; ++k) {
+        uint16_t h;  // the file's halves may sit at odd addresses
+        std::memcpy(&h, W + 2 * ((n0 + r) * ldw + k), 2);
+        out[r * K + k] = HalfToFloat(h);
+      }
+    }
   });
 }
 
-void PackRowMajorBf16(const float* B, int64_t ldb, int64_t K, int64_t N, uint16_t* packed) {
-  PackPanels(K, N, packed, [&](int64_t k, int64_t n) { return B[k * ldb + n]; });
+void PackRowMajorBf16(Bf16Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, uint16_t* packed) {
+  // Blocks of rows rounded by the ISA's conversion into a buffer kNR columns wide per panel
+  // (zero past N), then each pair of rows interleaved into its panel row.
+  const int64_t k2 = Bf16EvenK(K) / 2, n_panels = (N + kNR - 1) / kNR, width = n_panels * kNR;
+  constexpr int64_t kBlock = 32;  // rows per conversion, even
+  std::vector<uint16_t> rows(static_cast<size_t>(kBlock * width), 0);
+  for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+    const int64_t n_rows = K - k0 < kBlock ? K - k0 : kBlock;
+    ConvertRowsBf16(isa, B + k0 * ldb, ldb, n_rows, N, rows.data(), width);
+    if (n_rows % 2 != 0) std::fill(rows.begin() + n_rows * width, rows.begin() + (n_rows + 1) * width, uint16_t{0});
+    for (int64_t p = 0; p < n_panels; ++p) {
+      for (int64_t q = k0 / 2; q < (k0 + n_rows + 1) / 2; ++q) {
+        uint16_t* dst = packed + (p * k2 + q) * 2 * kNR;
+        const uint16_t* even = rows.data() + (2 * q - k0) * width + p * kNR;
+        const uint16_t* odd = even + width;
+        for (int j = 0; j < kNR; ++j) {
+          dst[2 * j] = even[j];
+          dst[2 * j + 1] = odd[j];
+        }
+      }
+    }
+  }
 }
 
 void UnpackColumnBf16(const uint16_t* packed, int64_t K, int64_t n, float* out) {

@@ -42,12 +42,14 @@ constexpr int64_t Bf16EvenK(int64_t K) { return (K + 1) & ~int64_t{1}; }
 // uint16 elements of a packed (K x N) matrix.
 size_t PackedSizeBf16(int64_t K, int64_t N);
 
+// Packers round with the ISA's ConvertRowsBf16 (the same panels on every ISA; the ISA is speed:
+// attention packs K^T and V at every call).
 // Packs B = W^T where W is (N, K) row-major with leading dimension ldw: a Linear layer's weight.
-void PackTransposedBf16(const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
+void PackTransposedBf16(Bf16Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
 // The same from W in IEEE half precision (a model file's little-endian bytes, any alignment).
-void PackTransposedHalfBf16(const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
+void PackTransposedHalfBf16(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
 // Packs B (K, N) row-major with leading dimension ldb (attention's V).
-void PackRowMajorBf16(const float* B, int64_t ldb, int64_t K, int64_t N, uint16_t* packed);
+void PackRowMajorBf16(Bf16Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, uint16_t* packed);
 // Row n of W (column n of the packed matrix) back as K floats.
 void UnpackColumnBf16(const uint16_t* packed, int64_t K, int64_t n, float* out);
 

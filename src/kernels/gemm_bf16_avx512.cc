@@ -65,20 +65,23 @@ inline void Rows(int rows, const uint16_t* A, int64_t lda, const uint16_t* panel
 }  // namespace
 
 void ConvertRowsBf16Avx512(const float* A, int64_t lda, int64_t M, int64_t K, uint16_t* out, int64_t ldo) {
-  const int64_t even = Bf16EvenK(K);
+  const int64_t even = Bf16EvenK(K), full = K / 32 * 32;
   for (int64_t m = 0; m < M; ++m) {
     const float* a = A + m * lda;
     uint16_t* o = out + m * ldo;
-    for (int64_t k = 0; k < even; k += 32) {
-      // Masked loads read nothing past K and give zeros there (an odd K's pad element).
-      const int64_t left = K - k;
+    int64_t k = 0;
+    for (; k < full; k += 32) {  // attention's probability rows: 46 full chunks of 1500
+      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(a + k));
+      _mm512_storeu_si512(o + k, (__m512i)v);
+    }
+    if (k < even) {
+      // The tail: masked loads read nothing past K and give zeros there (an odd K's pad element).
+      const int64_t left = K - k, store = even - k;
       const __mmask16 l0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-      const __mmask16 l1 = left >= 32 ? __mmask16(0xffff) : left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1);
+      const __mmask16 l1 = left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1);
       const __m512 lo = _mm512_maskz_loadu_ps(l0, a + k), hi = _mm512_maskz_loadu_ps(l1, a + k + 16);
       const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);  // lo -> elements 0..15, hi -> 16..31
-      const int64_t store = even - k;
-      const __mmask32 s = store >= 32 ? ~__mmask32(0) : __mmask32((1u << store) - 1);
-      _mm512_mask_storeu_epi16(o + k, s, (__m512i)v);
+      _mm512_mask_storeu_epi16(o + k, __mmask32((1u << store) - 1), (__m512i)v);
     }
   }
 }

@@ -65,14 +65,18 @@ TEST(GemmBf16, ConversionIsBitEqualOnEveryIsa) {
   }
 }
 
-TEST(GemmBf16, PackedPanelsHoldTheRoundedValues) {
+TEST(GemmBf16, PackedPanelsHoldTheRoundedValuesOnEveryIsa) {
+  Bf16Isa isas[2];
+  const int n_isa = SupportedBf16Isas(isas, 2);
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0.f, 1.f);
-  const int N = 45, K = 37;
+  for (int t = 0; t < n_isa; ++t) {
+  const Bf16Isa isa = isas[t];
+  for (auto [N, K] : std::vector<std::array<int, 2>>{{45, 37}, {64, 64}, {1, 1}, {70, 101}}) {
   std::vector<float> W(N * K);
   for (auto& v : W) v = dist(rng);
   std::vector<uint16_t> packed(PackedSizeBf16(K, N), 0x1234), halves_packed(PackedSizeBf16(K, N));
-  PackTransposedBf16(W.data(), K, N, K, packed.data());
+  PackTransposedBf16(isa, W.data(), K, N, K, packed.data());
   std::vector<float> row(K);
   for (int n = 0; n < N; ++n) {
     UnpackColumnBf16(packed.data(), K, n, row.data());
@@ -90,11 +94,13 @@ TEST(GemmBf16, PackedPanelsHoldTheRoundedValues) {
     }
   }
   std::vector<uint16_t> from_rows(packed.size()), from_widened(packed.size());
-  PackRowMajorBf16(Wt.data(), N, K, N, from_rows.data());
-  EXPECT_EQ(from_rows, packed);
-  PackTransposedHalfBf16(halves.data(), K, N, K, halves_packed.data());
-  PackTransposedBf16(widened.data(), K, N, K, from_widened.data());
-  EXPECT_EQ(halves_packed, from_widened);
+  PackRowMajorBf16(isa, Wt.data(), N, K, N, from_rows.data());
+  EXPECT_EQ(from_rows, packed) << Bf16IsaName(isa) << " N=" << N << " K=" << K;
+  PackTransposedHalfBf16(isa, halves.data(), K, N, K, halves_packed.data());
+  PackTransposedBf16(isa, widened.data(), K, N, K, from_widened.data());
+  EXPECT_EQ(halves_packed, from_widened) << Bf16IsaName(isa) << " N=" << N << " K=" << K;
+  }
+  }
 }
 
 TEST(GemmBf16, MatchesDefinitionAndStatedDriftOnEveryIsa) {
@@ -116,7 +122,7 @@ TEST(GemmBf16, MatchesDefinitionAndStatedDriftOnEveryIsa) {
     for (auto& v : A) v = dist(rng);
     for (auto& v : bias) v = dist(rng);
     std::vector<uint16_t> packed(PackedSizeBf16(PK, N)), a16(M * lda);
-    PackTransposedBf16(W.data(), PK, N, PK, packed.data());
+    PackTransposedBf16(Bf16Isa::kGeneric, W.data(), PK, N, PK, packed.data());
     ConvertRowsBf16(Bf16Isa::kGeneric, A.data(), K, M, K, a16.data(), lda);
     for (bool with_bias : {false, true}) {
       const float* b = with_bias ? bias.data() : nullptr;
@@ -171,7 +177,7 @@ TEST(GemmBf16, AddsThePairsOddProductFirst) {
   const float a[4] = {1.0f, 0.0f, std::ldexp(1.0f, -24), std::ldexp(1.0f, -24)};
   const float w[4] = {1.0f, 1.0f, 1.5f, 1.0f};
   std::vector<uint16_t> packed(PackedSizeBf16(4, 1)), a16(4);
-  PackTransposedBf16(w, 4, 1, 4, packed.data());
+  PackTransposedBf16(Bf16Isa::kGeneric, w, 4, 1, 4, packed.data());
   ConvertRowsBf16(Bf16Isa::kGeneric, a, 4, 1, 4, a16.data(), 4);
   for (int t = 0; t < n_isa; ++t) {
     float c = 0.0f;

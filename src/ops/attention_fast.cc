@@ -73,8 +73,8 @@ void PackKv(ThreadPool* pool, PreparedKv* kv, bool bf16) {
     for (int64_t h = h0; h < h1; ++h) {
       const float *k = kv->k + h * kv->head_dim, *v = kv->v + h * kv->head_dim;
       if (bf16) {
-        kernels::PackTransposedBf16(k, kv->ldk, kv->n_kv, kv->head_dim, kv->kt_bf16.data() + h * kt_size);
-        kernels::PackRowMajorBf16(v, kv->ldv, kv->n_kv, kv->head_dim, kv->v_bf16.data() + h * v_size);
+        kernels::PackTransposedBf16(kBf16Isa, k, kv->ldk, kv->n_kv, kv->head_dim, kv->kt_bf16.data() + h * kt_size);
+        kernels::PackRowMajorBf16(kBf16Isa, v, kv->ldv, kv->n_kv, kv->head_dim, kv->v_bf16.data() + h * v_size);
       } else {
         kernels::PackTransposed(kIsa, k, kv->ldk, kv->n_kv, kv->head_dim, kv->kt_panels.data() + h * kt_size);
         kernels::PackRowMajor(kIsa, v, kv->ldv, kv->n_kv, kv->head_dim, kv->v_panels.data() + h * v_size);
@@ -222,8 +222,8 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
       if (h != packed_head) {
         if (bf16) {
-          kernels::PackTransposedBf16(k + h * head_dim, ldk, n_kv, head_dim, panels16.data());
-          kernels::PackRowMajorBf16(v + h * head_dim, ldv, n_kv, head_dim, panels16.data() + kt_size);
+          kernels::PackTransposedBf16(kBf16Isa, k + h * head_dim, ldk, n_kv, head_dim, panels16.data());
+          kernels::PackRowMajorBf16(kBf16Isa, v + h * head_dim, ldv, n_kv, head_dim, panels16.data() + kt_size);
         } else {
           kernels::PackTransposed(kIsa, k + h * head_dim, ldk, n_kv, head_dim, panels.data());
           kernels::PackRowMajor(kIsa, v + h * head_dim, ldv, n_kv, head_dim, panels.data() + kt_size);

@@ -130,14 +130,14 @@ bool Bf16ProductsAvailable() { return kBf16Isa != kernels::Bf16Isa::kGeneric; }
 PanelVector<uint16_t> PackLinearWeightBf16(const float* W, int64_t N, int64_t K) {
   if (!Bf16ProductsAvailable()) return {};
   PanelVector<uint16_t> packed(kernels::PackedSizeBf16(K, N));
-  kernels::PackTransposedBf16(W, K, N, K, packed.data());
+  kernels::PackTransposedBf16(kBf16Isa, W, K, N, K, packed.data());
   return packed;
 }
 
 PanelVector<uint16_t> PackLinearWeightHalfBf16(const uint8_t* W, int64_t N, int64_t K) {
   if (!Bf16ProductsAvailable()) return {};
   PanelVector<uint16_t> packed(kernels::PackedSizeBf16(K, N));
-  kernels::PackTransposedHalfBf16(W, K, N, K, packed.data());
+  kernels::PackTransposedHalfBf16(kBf16Isa, W, K, N, K, packed.data());
   return packed;
 }
 
