@@ -81,7 +81,8 @@ void ConvertRowsBf16Avx512(const float* A, int64_t lda, int64_t M, int64_t K, ui
       const __mmask16 l1 = left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1);
       const __m512 lo = _mm512_maskz_loadu_ps(l0, a + k), hi = _mm512_maskz_loadu_ps(l1, a + k + 16);
       const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);  // lo -> elements 0..15, hi -> 16..31
-      _mm512_mask_storeu_epi16(o + k, __mmask32((1u << store) - 1), (__m512i)v);
+      const __mmask32 s = store >= 32 ? ~__mmask32(0) : __mmask32((1u << store) - 1);  // K = 31 mod 32: all
+      _mm512_mask_storeu_epi16(o + k, s, (__m512i)v);
     }
   }
 }
