@@ -26,6 +26,10 @@ Status DecodeWithFfmpeg(const std::string& path, const SampleSink&, double) {
   return Unsupported("cannot decode '" + path + "': wisp was built without ffmpeg");
 }
 
+Status DecodeWithFfmpegIo(AVIOContext* io, const std::string& name, const SampleSink& sink) {
+  return Unsupported("cannot decode " + name + ": wisp was built without ffmpeg");
+}
+
 #else
 
 namespace {
@@ -118,11 +122,33 @@ void QuietLibavLogging() {
 
 bool FfmpegAvailable() { return true; }
 
+namespace {
+Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& sink, double max_duration_seconds);
+}  // namespace
+
 Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds) {
+  return DecodeInput(path, nullptr, sink, max_duration_seconds);
+}
+
+Status DecodeWithFfmpegIo(AVIOContext* io, const std::string& name, const SampleSink& sink) {
+  return DecodeInput(name, io, sink, 0);
+}
+
+namespace {
+
+// path names the input in messages; with io it is not opened (the container is probed from io).
+Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& sink, double max_duration_seconds) {
   WISP_RETURN_IF_ERROR(CheckMaxDuration(0, max_duration_seconds));
   QuietLibavLogging();
   AVFormatContext* raw_format = nullptr;
-  int rc = avformat_open_input(&raw_format, path.c_str(), nullptr, nullptr);
+  if (io != nullptr) {
+    raw_format = avformat_alloc_context();
+    if (raw_format == nullptr) return IoError("out of memory opening '" + path + "'");
+    raw_format->pb = io;
+    raw_format->flags |= AVFMT_FLAG_CUSTOM_IO;  // avformat_close_input then leaves io to the caller
+  }
+  // On failure avformat_open_input frees raw_format itself.
+  int rc = avformat_open_input(&raw_format, io != nullptr ? "" : path.c_str(), nullptr, nullptr);
   if (rc < 0) {
     if (rc == AVERROR(ENOENT)) return NotFound("cannot open '" + path + "': no such file");
     return BadInput("cannot read '" + path + "' as audio: " + AvError(rc));
@@ -231,6 +257,8 @@ Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double 
     return BadInput("corrupt audio data in '" + path + "': " + AvError(last_error));
   return (*resampler)->Finish(sink);
 }
+
+}  // namespace
 
 #endif  // WISP_HAVE_FFMPEG
 

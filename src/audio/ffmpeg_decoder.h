@@ -14,6 +14,8 @@
 #include "audio/resampler.h"
 #include "util/status.h"
 
+struct AVIOContext;  // libavformat's I/O context, kept out of this header
+
 namespace wisp {
 
 // True when this build can decode through ffmpeg.
@@ -26,5 +28,10 @@ bool FfmpegAvailable();
 // max_duration_seconds (0 = unlimited), checked against the container's stated duration before
 // decoding and against the samples decoded so far while decoding.
 Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds = 0);
+
+// The same through caller-supplied I/O (audio/memory_audio.cc reads an upload from memory this
+// way, never through a temporary file); `name` stands for the input in messages. The caller owns
+// io and frees it after the call.
+Status DecodeWithFfmpegIo(AVIOContext* io, const std::string& name, const SampleSink& sink);
 
 }  // namespace wisp

@@ -15,6 +15,8 @@ int RunProfileCommand(const std::vector<std::string>& args);
 int RunBenchCommand(const std::vector<std::string>& args);
 // wisp convert IN OUT.bin [--type TYPE]: any checkpoint as a whisper.cpp ggml file
 int RunConvertCommand(const std::vector<std::string>& args);
+// wisp serve -m [NAME=]MODEL... [--host H] [--port N]: OpenAI's audio API over HTTP (src/server/)
+int RunServeCommand(const std::vector<std::string>& args);
 
 // Prints "wisp <command>: <message>" on stderr and returns the exit code.
 int ReportError(const std::string& command, const std::string& message, int exit_code);

@@ -25,6 +25,7 @@ constexpr const char* kTopLevelHelp =
     "  models       list the published models and download them into the cache\n"
     "  profile      time every op of one transcription: wisp profile -m MODEL AUDIO\n"
     "  bench        encoder/decoder timings against the measured FMA peak and bandwidth\n"
+    "  serve        answer OpenAI's audio API over HTTP: wisp serve -m MODEL [--port 8080]\n"
     "  convert      write any checkpoint as a (quantized) ggml file: wisp convert IN OUT.bin --type q5_0\n"
     "  help         show this help\n"
     "\n"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
       if (topic == "transcribe") return RunTranscribeCommand({"--help"});
       if (topic == "models") return RunModelsCommand({"--help"});
       if (topic == "convert") return RunConvertCommand({"--help"});
+      if (topic == "serve") return RunServeCommand({"--help"});
       return ReportError("wisp", "unknown command '" + topic + "' (see `wisp --help`)", kExitUsage);
     }
     std::fputs(kTopLevelHelp, stdout);
@@ -60,5 +62,6 @@ int main(int argc, char** argv) {
   if (command == "profile") return RunProfileCommand(rest);
   if (command == "bench") return RunBenchCommand(rest);
   if (command == "convert") return RunConvertCommand(rest);
+  if (command == "serve") return RunServeCommand(rest);
   return ReportError("wisp", "unknown command '" + command + "' (see `wisp --help`)", kExitUsage);
 }
