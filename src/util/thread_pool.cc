@@ -1,56 +1,118 @@
 #include "util/thread_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
+#include <climits>
 #include <fstream>
 #include <set>
 #include <string>
+
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace wisp {
 
 namespace {
 
-// Iterations of a short pause before a thread sleeps (~tens of microseconds).
-constexpr int kSpinIterations = 20000;
+// How long an idle thread waits actively before it sleeps. A decoding step's calls come a few
+// microseconds apart, so the pause phase catches most of them at no syscall cost; the yield
+// phase catches slower ones (a layer's serial work) while giving the core away to anyone else
+// who wants it; after that a futex wake-up (~10-50 us) is cheap by comparison.
+constexpr int64_t kPauseNs = 5'000;
+constexpr int64_t kActiveWaitNs = 100'000;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
 #else
   std::this_thread::yield();
 #endif
 }
 
-}  // namespace
-
-ThreadPool::ThreadPool(int num_threads) {
-  num_threads = std::max(1, num_threads);
-  chunks_.assign(num_threads, {0, 0});
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+inline int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
-ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_.store(true);
+// Returns true as soon as ready() is; false when the active phase ended without it.
+template <typename Ready>
+bool WaitActively(Ready ready) {
+  for (int i = 0; i < 64; ++i) {
+    if (ready()) return true;
+    CpuRelax();
   }
-  work_cv_.notify_all();
-  for (auto& t : workers_) t.join();
+  const int64_t start = NowNs();
+  int64_t now = start;
+  while (now - start < kPauseNs) {
+    for (int i = 0; i < 32; ++i) {
+      if (ready()) return true;
+      CpuRelax();
+    }
+    now = NowNs();
+  }
+  while (now - start < kActiveWaitNs) {
+    if (ready()) return true;
+    sched_yield();
+    now = NowNs();
+  }
+  return ready();
+}
+
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free);
+
+// Sleeps while *word == expected (returns at once if it already differs; spurious returns are
+// allowed: callers re-check in a loop).
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
+#ifdef __linux__
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+#else
+  word->wait(expected);
+#endif
+}
+
+void FutexWake(std::atomic<uint32_t>* word, int count) {
+#ifdef __linux__
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+#else
+  if (count == 1) word->notify_one();
+  else word->notify_all();
+#endif
 }
 
 // claim_ = generation (32 bits) | chunk count (16) | next chunk (16): everything a thread must
 // check before a claim succeeds is in the word, so a late worker reads nothing the next job's
 // caller may be writing.
-namespace {
-constexpr uint64_t ClaimWord(uint64_t generation, int n_chunks) {
-  return (generation & 0xffffffffu) << 32 | static_cast<uint64_t>(n_chunks) << 16;
+constexpr uint64_t ClaimWord(uint32_t generation, int n_chunks) {
+  return static_cast<uint64_t>(generation) << 32 | static_cast<uint64_t>(n_chunks) << 16;
 }
+
 }  // namespace
 
-void ThreadPool::RunChunks(uint64_t generation) {
+ThreadPool::ThreadPool(int num_threads) {
+  num_threads = std::clamp(num_threads, 1, MaxThreads());
+  chunks_.assign(num_threads, {0, 0});
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_seq_cst);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  FutexWake(&generation_, INT_MAX);
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::RunChunks(uint32_t generation) {
   uint64_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
     // A claim of another generation (an old one seen late, or one not yet published) is not ours.
-    if ((claim >> 32) != (generation & 0xffffffffu)) return;
+    if (static_cast<uint32_t>(claim >> 32) != generation) return;
     const int n_chunks = static_cast<int>((claim >> 16) & 0xffffu), index = static_cast<int>(claim & 0xffffu);
     if (index >= n_chunks) return;
     if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
@@ -60,33 +122,43 @@ void ThreadPool::RunChunks(uint64_t generation) {
     // job_ and chunks_ stay as they were published.
     const std::pair<int64_t, int64_t> chunk = chunks_[index];
     (*job_)(chunk.first, chunk.second);
-    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_chunks) {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_cv_.notify_one();
+    // seq_cst pairs with the caller's store to caller_sleeping_: either it sees this count or
+    // this thread sees it asleep and wakes it.
+    if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == static_cast<uint32_t>(n_chunks) &&
+        caller_sleeping_.load(std::memory_order_seq_cst) != 0) {
+      FutexWake(&done_, 1);
     }
     claim = claim_.load(std::memory_order_acquire);
   }
 }
 
+void ThreadPool::WakeOneIfWork(uint32_t generation, int min_unclaimed) {
+  if (sleeping_workers_.load(std::memory_order_seq_cst) == 0) return;
+  const uint64_t claim = claim_.load(std::memory_order_acquire);
+  if (static_cast<uint32_t>(claim >> 32) != generation) return;
+  const int unclaimed = static_cast<int>((claim >> 16) & 0xffffu) - static_cast<int>(claim & 0xffffu);
+  if (unclaimed >= min_unclaimed) FutexWake(&generation_, 1);
+}
+
 void ThreadPool::WorkerLoop() {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    // Spin for new work first; sleep only when none comes soon.
-    bool fresh = false;
-    for (int i = 0; i < kSpinIterations; ++i) {
-      if (stop_.load(std::memory_order_acquire)) return;
-      if (generation_.load(std::memory_order_acquire) != seen) {
-        fresh = true;
-        break;
-      }
-      CpuRelax();
+    auto fresh = [&] {
+      return generation_.load(std::memory_order_seq_cst) != seen || stop_.load(std::memory_order_relaxed);
+    };
+    if (!WaitActively(fresh)) {
+      // seq_cst pairs with the caller's store of a new generation: either it sees this worker
+      // asleep and wakes it, or the futex sees the new value and does not sleep.
+      sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+      while (!fresh()) FutexWait(&generation_, seen);
+      sleeping_workers_.fetch_sub(1, std::memory_order_seq_cst);
     }
-    if (!fresh) {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-      if (stop_.load()) return;
-    }
+    if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
+    // Wake-ups cascade: this worker takes one chunk, so another sleeper is worth waking only if
+    // at least two are unclaimed now that this worker runs (a worker that never gets a core
+    // never wakes anyone, which keeps an oversubscribed pool from paying for its surplus).
+    WakeOneIfWork(seen, 2);
     RunChunks(seen);
   }
 }
@@ -108,22 +180,21 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(
   }
   job_ = &fn;
   done_.store(0, std::memory_order_relaxed);
-  uint64_t generation;
-  {
-    // Under the mutex so that a worker about to sleep either sees the new generation in its
-    // wait predicate or is already waiting when notify_all runs.
-    std::lock_guard<std::mutex> lock(mu_);
-    generation = generation_.load(std::memory_order_relaxed) + 1;
-    claim_.store(ClaimWord(generation, nt), std::memory_order_release);
-    generation_.store(generation, std::memory_order_release);
-  }
-  work_cv_.notify_all();
+  const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(ClaimWord(generation, nt), std::memory_order_release);
+  generation_.store(generation, std::memory_order_seq_cst);
+  WakeOneIfWork(generation, 2);  // the caller takes one chunk itself
   RunChunks(generation);
-  for (int i = 0; i < kSpinIterations && done_.load(std::memory_order_acquire) != nt; ++i) CpuRelax();
-  if (done_.load(std::memory_order_acquire) != nt) {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == nt; });
+
+  auto finished = [&] { return done_.load(std::memory_order_seq_cst) == static_cast<uint32_t>(nt); };
+  if (finished() || WaitActively(finished)) return;
+  // A straggler (most likely a worker preempted mid-chunk): sleeping frees this core for it.
+  caller_sleeping_.store(1, std::memory_order_seq_cst);
+  for (uint32_t d = done_.load(std::memory_order_seq_cst); d != static_cast<uint32_t>(nt);
+       d = done_.load(std::memory_order_seq_cst)) {
+    FutexWait(&done_, d);
   }
+  caller_sleeping_.store(0, std::memory_order_relaxed);
 }
 
 int ThreadPool::DefaultThreadCount() {
@@ -138,7 +209,30 @@ int ThreadPool::DefaultThreadCount() {
   }
   int n = static_cast<int>(cores.size());
   if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
-  return std::max(1, n);
+  return std::clamp(n, 1, OnlineCores());
+}
+
+int ThreadPool::OnlineCores() {
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// The claim word counts chunks in 16 bits.
+int ThreadPool::MaxThreads() { return std::min(kMaxThreadsPerCore * OnlineCores(), 0xffff); }
+
+ThreadPool::ThreadCount ThreadPool::CapThreadCount(int requested) {
+  const int cores = OnlineCores(), limit = MaxThreads();
+  if (requested <= limit) return {std::max(1, requested), ""};
+  return {limit, "thread count " + std::to_string(requested) + " lowered to " + std::to_string(limit) + " (" +
+                     std::to_string(kMaxThreadsPerCore) + " x the " + std::to_string(cores) +
+                     " online cores): more threads than that only slow the work down"};
 }
 
 }  // namespace wisp

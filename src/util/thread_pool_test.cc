@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -48,7 +50,64 @@ TEST(ThreadPool, OversubscribedCallsStayExactAndComplete) {
   }
 }
 
-TEST(ThreadPool, DefaultThreadCountPositive) { EXPECT_GE(ThreadPool::DefaultThreadCount(), 1); }
+TEST(ThreadPool, DefaultThreadCountPositive) {
+  EXPECT_GE(ThreadPool::DefaultThreadCount(), 1);
+  EXPECT_LE(ThreadPool::DefaultThreadCount(), ThreadPool::OnlineCores());
+}
+
+TEST(ThreadPool, ThreadCountIsCappedAtFourTimesTheOnlineCores) {
+  const int cores = ThreadPool::OnlineCores();
+  ASSERT_GE(cores, 1);
+  EXPECT_EQ(ThreadPool::MaxThreads(), 4 * cores);
+  const ThreadPool::ThreadCount within = ThreadPool::CapThreadCount(4 * cores);
+  EXPECT_EQ(within.threads, 4 * cores);
+  EXPECT_EQ(within.warning, "");
+  const ThreadPool::ThreadCount over = ThreadPool::CapThreadCount(1024 * cores);
+  EXPECT_EQ(over.threads, 4 * cores);
+  EXPECT_EQ(over.warning, "thread count " + std::to_string(1024 * cores) + " lowered to " + std::to_string(4 * cores) +
+                              " (4 x the " + std::to_string(cores) +
+                              " online cores): more threads than that only slow the work down");
+  EXPECT_EQ(ThreadPool::CapThreadCount(0).threads, 1);
+  // The pool applies the same cap by itself (an API caller that skips CapThreadCount).
+  ThreadPool pool(1024 * cores);
+  EXPECT_EQ(pool.num_threads(), 4 * cores);
+}
+
+// Several pools in one process (a server running transcriptions at once), each driven by its
+// own thread, with sleeps between bursts so that workers go through the futex path too.
+TEST(ThreadPool, SeveralPoolsAtOnceStayExact) {
+  std::vector<std::thread> drivers;
+  std::atomic<int> failures{0};
+  for (int p = 0; p < 4; ++p) {
+    drivers.emplace_back([&, p] {
+      ThreadPool pool(2 + p % 2);
+      std::vector<std::atomic<int>> hits(64);
+      for (int r = 0; r < 400; ++r) {
+        for (auto& h : hits) h.store(0);
+        pool.ParallelFor(64, 1 + r % 4, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[i]++;
+        });
+        for (auto& h : hits) failures += h.load() != 1;
+        if (r % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  for (auto& d : drivers) d.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+// Workers asleep on the futex (long gaps between calls) wake for the next call and for the
+// destructor.
+TEST(ThreadPool, SleepingWorkersWakeForWorkAndForShutdown) {
+  ThreadPool pool(3);
+  for (int r = 0; r < 5; ++r) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));  // past the active wait
+    std::atomic<int64_t> sum{0};
+    pool.ParallelFor(300, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+    EXPECT_EQ(sum.load(), 300);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+}
 
 }  // namespace
 }  // namespace wisp
