@@ -377,11 +377,21 @@ TEST_F(ServerTest, ApiKeyIsRequiredOnV1) {
               "incorrect API key in the Authorization header", "", "invalid_api_key");
   client.set_bearer_token_auth("sk-test-012345678");  // a prefix of the key
   ExpectError(client.Get("/v1/models"), 401, "incorrect API key in the Authorization header", "", "invalid_api_key");
+  // One kept-alive connection: refused with the body read and dropped, so the retry on the same
+  // connection is answered as itself, not from leftover bytes.
   httplib::Client good = server.Client();
+  good.set_keep_alive(true);
+  good.set_bearer_token_auth("wrong");
+  ExpectError(good.Post("/v1/audio/transcriptions", Form(Slurp(kJfk), "jfk.wav", {})), 401,
+              "incorrect API key in the Authorization header", "", "invalid_api_key");
   good.set_bearer_token_auth("sk-test-0123456789");
   auto r = good.Post("/v1/audio/transcriptions", Form(Slurp(kJfk), "jfk.wav", {}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  auto again = good.Post("/v1/audio/transcriptions", Form(Slurp(kJfk), "jfk.wav", {{"response_format", "text"}}));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->body, wisp::RenderTxt(LibraryResult(*SharedModels()->en, kJfk)));
   auto health = server.Client().Get("/health");  // health checks need no key
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);

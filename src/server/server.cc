@@ -29,11 +29,26 @@ void SendError(httplib::Response& res, const ApiError& error) {
   res.set_content(ErrorJson(error), "application/json");
 }
 
-// For an answer given before the body was read: the unread bytes must not be taken for the
-// next request on this connection.
+// For an answer given when the body could not be read to its end (too large, too slow,
+// malformed). httplib 0.11 keeps the connection open regardless and reads the rest as requests
+// of its own (answered 400, at most its keep-alive count of them); the header at least tells the
+// client not to send another request on it.
 void SendErrorAndClose(httplib::Response& res, const ApiError& error) {
   SendError(res, error);
   res.set_header("Connection", "close");
+}
+
+// For an answer given before the body was read, when its size is within the limit: the body is
+// read and dropped (bounded by --max-body and --timeout), so that the connection stays usable
+// and a client retrying a 429 or 401 on it is not answered from the leftover bytes.
+void RejectAndDrain(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                    const ApiError& error) {
+  if (req.is_multipart_form_data()) {
+    reader([](const httplib::MultipartFormData&) { return true; }, [](const char*, size_t) { return true; });
+  } else {
+    reader([](const char*, size_t) { return true; });
+  }
+  SendError(res, error);
 }
 
 ApiError ServerError(int status, std::string message, std::string code = "") {
@@ -57,7 +72,8 @@ struct HttpServer::Impl {
         admission(config.parallel, config.max_queue, threads_per_slot, config.backend) {}
 
   void Route();
-  httplib::Server::HandlerResponse CheckAccess(const httplib::Request& req, httplib::Response& res) const;
+  // The API key and the declared body size, checked before a byte of the body is read.
+  std::optional<ApiError> CheckAccess(const httplib::Request& req) const;
   void HandleAudio(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
                    Task task);
   // Reads the multipart body into fields; an error when it is malformed, too large or too slow.
@@ -66,22 +82,18 @@ struct HttpServer::Impl {
   Clock::time_point Deadline() const { return Clock::now() + std::chrono::seconds(config.timeout_seconds); }
 };
 
-httplib::Server::HandlerResponse HttpServer::Impl::CheckAccess(const httplib::Request& req,
-                                                               httplib::Response& res) const {
-  using HR = httplib::Server::HandlerResponse;
-  if (req.path == "/health") return HR::Unhandled;
+std::optional<ApiError> HttpServer::Impl::CheckAccess(const httplib::Request& req) const {
+  if (req.path == "/health") return std::nullopt;
   if (!config.api_key.empty()) {
     const std::string auth = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     const bool ok = auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0 &&
                     ConstantTimeEquals(std::string_view(auth).substr(kBearer.size()), config.api_key);
     if (!ok) {
-      SendErrorAndClose(res, ApiError{401,
-                                      auth.empty() ? "missing API key: send the header Authorization: Bearer KEY"
-                                                   : "incorrect API key in the Authorization header",
-                                      "invalid_request_error", "", "invalid_api_key"});
-      res.set_header("WWW-Authenticate", "Bearer");
-      return HR::Handled;
+      return ApiError{401,
+                      auth.empty() ? "missing API key: send the header Authorization: Bearer KEY"
+                                   : "incorrect API key in the Authorization header",
+                      "invalid_request_error", "", "invalid_api_key"};
     }
   }
   // A declared length over the limit is refused before a byte of the body is read.
@@ -89,14 +101,13 @@ httplib::Server::HandlerResponse HttpServer::Impl::CheckAccess(const httplib::Re
     const std::string length = req.get_header_value("Content-Length");
     const unsigned long long declared = std::strtoull(length.c_str(), nullptr, 10);
     if (declared > config.max_body) {
-      SendErrorAndClose(res, ApiError{413,
-                                      "request body of " + length + " bytes is over this server's limit of " +
-                                          std::to_string(config.max_body) + " bytes (--max-body)",
-                                      "invalid_request_error", "file", "payload_too_large"});
-      return HR::Handled;
+      return ApiError{413,
+                      "request body of " + length + " bytes is over this server's limit of " +
+                          std::to_string(config.max_body) + " bytes (--max-body)",
+                      "invalid_request_error", "file", "payload_too_large"};
     }
   }
-  return HR::Unhandled;
+  return std::nullopt;
 }
 
 std::optional<ApiError> HttpServer::Impl::ReadForm(const httplib::Request& req, const httplib::ContentReader& reader,
@@ -143,22 +154,26 @@ std::optional<ApiError> HttpServer::Impl::ReadForm(const httplib::Request& req, 
 
 void HttpServer::Impl::HandleAudio(const httplib::Request& req, httplib::Response& res,
                                    const httplib::ContentReader& reader, Task task) {
+  if (std::optional<ApiError> refused = CheckAccess(req)) {
+    if (refused->status == 401) res.set_header("WWW-Authenticate", "Bearer");
+    // Over the size limit: not worth reading only to drop it.
+    return refused->status == 413 ? SendErrorAndClose(res, *refused) : RejectAndDrain(req, res, reader, *refused);
+  }
   if (!req.is_multipart_form_data()) {
     const std::string type = req.get_header_value("Content-Type");
-    return SendErrorAndClose(res, BadRequest("expected a multipart/form-data body with the audio as 'file', got " +
+    return RejectAndDrain(req, res, reader, BadRequest("expected a multipart/form-data body with the audio as 'file', got " +
                                              (type.empty() ? std::string("no Content-Type") : "Content-Type " + type)));
   }
   // Refused before the upload is read, so a full server costs a client only its headers.
   std::optional<Admission::Ticket> ticket = admission.TryEnter();
   if (!ticket) {
-    SendErrorAndClose(res, ApiError{429,
+    res.set_header("Retry-After", "1");
+    return RejectAndDrain(req, res, reader, ApiError{429,
                                     "too many requests: " + std::to_string(admission.capacity()) +
                                         " transcriptions are running or waiting (--parallel " +
                                         std::to_string(admission.parallel()) + ", --max-queue " +
                                         std::to_string(config.max_queue) + "); retry later",
                                     "requests", "", "rate_limit_exceeded"});
-    res.set_header("Retry-After", "1");
-    return;
   }
   std::vector<FormField> fields;
   if (std::optional<ApiError> error = ReadForm(req, reader, &fields)) return SendErrorAndClose(res, *error);
@@ -242,8 +257,16 @@ void HttpServer::Impl::HandleAudio(const httplib::Request& req, httplib::Respons
 }
 
 void HttpServer::Impl::Route() {
-  http.set_pre_routing_handler(
-      [this](const httplib::Request& req, httplib::Response& res) { return CheckAccess(req, res); });
+  // Requests without a body are checked here; the audio handlers check their own, so that they
+  // can read and drop the body of a refused request.
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST") return httplib::Server::HandlerResponse::Unhandled;
+    std::optional<ApiError> refused = CheckAccess(req);
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
+    if (refused->status == 401) res.set_header("WWW-Authenticate", "Bearer");
+    SendErrorAndClose(res, *refused);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
@@ -292,6 +315,9 @@ void HttpServer::Impl::Route() {
   });
   if (config.log) {
     http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      // The leftover of a body that was not read, parsed by httplib as requests (see
+      // SendErrorAndClose): not requests of a client, so not logged as such.
+      if (req.method.empty()) return;
       config.log(req.remote_addr + " " + req.method + " " + req.path + " " + std::to_string(res.status));
     });
   }
