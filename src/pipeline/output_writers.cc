@@ -197,7 +197,9 @@ std::string RenderTsv(const TranscriptionResult& result) {
   return out;
 }
 
-std::string RenderJson(const TranscriptionResult& result) {
+std::string RenderJson(const TranscriptionResult& result) { return RenderJson(result, WriterOptions{}); }
+
+std::string RenderJson(const TranscriptionResult& result, const WriterOptions& options) {
   // Key order and types of transcribe()'s dict(text=, segments=, language=) and its segments
   // ({"id": i, **new_segment(...)}); json.dump's default separators ", " and ": ".
   std::string out = "{\"text\": " + JsonStringAscii(ReplaceInvalidUtf8(result.text)) + ", \"segments\": [";
@@ -218,6 +220,18 @@ std::string RenderJson(const TranscriptionResult& result) {
     out += ", \"avg_logprob\": " + PythonFloatRepr(s.avg_logprob);
     out += ", \"compression_ratio\": " + PythonFloatRepr(s.compression_ratio);
     out += ", \"no_speech_prob\": " + PythonFloatRepr(s.no_speech_prob);
+    if (options.word_timestamps) {  // add_word_timestamps appends segment["words"] last
+      out += ", \"words\": [";
+      for (size_t w = 0; w < s.words.size(); ++w) {
+        const Word& word = s.words[w];
+        if (w > 0) out += ", ";
+        out += "{\"word\": " + JsonStringAscii(ReplaceInvalidUtf8(word.word));
+        out += ", \"start\": " + (word.start_is_int_zero ? std::string("0") : PythonFloatRepr(word.start));
+        out += ", \"end\": " + PythonFloatRepr(word.end);
+        out += ", \"probability\": " + PythonFloatRepr(word.probability) + "}";
+      }
+      out += "]";
+    }
     out += "}";
   }
   out += "], \"language\": " + JsonStringAscii(ReplaceInvalidUtf8(result.language)) + "}";

@@ -46,6 +46,26 @@ std::string RenderTsv(const TranscriptionResult& result);
 std::string RenderJson(const TranscriptionResult& result);
 std::string RenderOutput(OutputFormat format, const TranscriptionResult& result);
 
+// The writer options of openai-whisper's command line (word_options in transcribe.py's cli), for
+// results with word timestamps. 0 stands for python's None (the official treats 0 the same).
+struct WriterOptions {
+  // The segments carry "words" (transcribe(word_timestamps=True)), even when some are empty: json
+  // writes them, vtt/srt cut subtitles from words instead of segments.
+  bool word_timestamps = false;
+  bool highlight_words = false;  // one cue per word, the word underlined: <u>word</u>
+  int max_line_width = 0;        // characters in a line before breaking it
+  int max_line_count = 0;        // lines in a subtitle (with max_line_width: segments are not kept)
+  int max_words_per_line = 0;    // no effect with max_line_width
+};
+
+// With word timestamps (options.word_timestamps) byte-identical to openai-whisper's writers given
+// those options (SubtitlesWriter.iterate_result for vtt/srt, json.dump of the words); otherwise
+// the same as the functions above. Implemented in word_subtitles.cc (vtt, srt, dispatch).
+std::string RenderVtt(const TranscriptionResult& result, const WriterOptions& options);
+std::string RenderSrt(const TranscriptionResult& result, const WriterOptions& options);
+std::string RenderJson(const TranscriptionResult& result, const WriterOptions& options);
+std::string RenderOutput(OutputFormat format, const TranscriptionResult& result, const WriterOptions& options);
+
 // os.path.join(output_dir, splitext(basename(audio_path))[0] + "." + ext), with python's
 // splitext rule (leading dots of the name do not start an extension: ".wav" has none).
 std::string OutputPath(const std::string& output_dir, const std::string& audio_path,
