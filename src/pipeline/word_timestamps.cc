@@ -262,11 +262,13 @@ std::vector<double> TextTokenProbabilities(std::span<const float> logits, int n_
   for (size_t i = 0; i < text_tokens.size(); ++i) {
     // logits[len(sot_sequence):, :eot].softmax(-1) in float32, read back as python floats.
     const float* row = logits.data() + (sot_sequence_len + i) * static_cast<size_t>(n_vocab);
+    // exp in float as torch's kernel computes it (and ~3x cheaper than in double over 50k
+    // columns), summed in double.
     const float mx = *std::max_element(row, row + eot);
     double sum = 0;
-    for (int v = 0; v < eot; ++v) sum += std::exp(static_cast<double>(row[v]) - mx);
+    for (int v = 0; v < eot; ++v) sum += std::exp(row[v] - mx);
     const int t = text_tokens[i];
-    probs[i] = static_cast<float>(std::exp(static_cast<double>(row[t]) - mx) / sum);
+    probs[i] = static_cast<float>(std::exp(row[t] - mx) / sum);
   }
   return probs;
 }
