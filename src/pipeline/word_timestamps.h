@@ -8,8 +8,13 @@
 // the window's segments (before a segment of zero duration or blank text is cleared) and while
 // the decoder still holds the window's cross K/V:
 //   AddWordTimestamps(window_segments, tokenizer, model, segment_size, last_speech_timestamp, options)
-// then, as transcribe() does, moves seek to LastWordEnd() when there was no single-timestamp
-// ending, and updates last_speech_timestamp to LastWordEnd() after the window.
+// then, as transcribe() does (last_speech_timestamp starts at 0.0 for the file):
+//   if (!single_timestamp_ending && LastWordEnd(window) > time_offset)
+//     seek = nearbyint(*LastWordEnd(window) * 100)    // python round(): half to even
+//   [hallucination_silence_threshold's rules, which read the words, go here]
+//   if (LastWordEnd(window)) last_speech_timestamp = *LastWordEnd(window)
+// and, when a segment is cleared for zero duration or blank text, its words are cleared too. The
+// writers take WriterOptions{.word_timestamps = true, ...} (output_writers.h).
 #pragma once
 #include <cstdint>
 #include <optional>
