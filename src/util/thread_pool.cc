@@ -25,6 +25,10 @@ namespace {
 // who wants it; after that a futex wake-up (~10-50 us) is cheap by comparison.
 constexpr int64_t kPauseNs = 5'000;
 constexpr int64_t kActiveWaitNs = 100'000;
+// A pause burst or a sched_yield that took this long means another thread had this core in
+// between: the machine is oversubscribed, and waiting actively only takes time from the
+// threads that have work (this pool's caller, another pool, another process). Sleep instead.
+constexpr int64_t kContendedNs = 20'000;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -41,7 +45,8 @@ inline int64_t NowNs() {
       .count();
 }
 
-// Returns true as soon as ready() is; false when the active phase ended without it.
+// Returns true as soon as ready() is; false when the active phase ended without it, or early
+// when the core turned out to be contended.
 template <typename Ready>
 bool WaitActively(Ready ready) {
   for (int i = 0; i < 64; ++i) {
@@ -49,18 +54,22 @@ bool WaitActively(Ready ready) {
     CpuRelax();
   }
   const int64_t start = NowNs();
-  int64_t now = start;
+  int64_t now = start, before = start;
   while (now - start < kPauseNs) {
     for (int i = 0; i < 32; ++i) {
       if (ready()) return true;
       CpuRelax();
     }
+    before = now;
     now = NowNs();
+    if (now - before > kContendedNs) return ready();  // preempted while spinning
   }
   while (now - start < kActiveWaitNs) {
     if (ready()) return true;
     sched_yield();
+    before = now;
     now = NowNs();
+    if (now - before > kContendedNs) return ready();  // the yield let someone else run
   }
   return ready();
 }
@@ -97,6 +106,8 @@ constexpr uint64_t ClaimWord(uint32_t generation, int n_chunks) {
 
 ThreadPool::ThreadPool(int num_threads) {
   num_threads = std::clamp(num_threads, 1, MaxThreads());
+  max_chunks_ = std::min(num_threads, OnlineCores());
+  max_spinners_ = max_chunks_ - 1;
   chunks_.assign(num_threads, {0, 0});
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -132,12 +143,13 @@ void ThreadPool::RunChunks(uint32_t generation) {
   }
 }
 
-void ThreadPool::WakeOneIfWork(uint32_t generation, int min_unclaimed) {
+void ThreadPool::WakeOneIfWork(uint32_t generation) {
   if (sleeping_workers_.load(std::memory_order_seq_cst) == 0) return;
   const uint64_t claim = claim_.load(std::memory_order_acquire);
   if (static_cast<uint32_t>(claim >> 32) != generation) return;
   const int unclaimed = static_cast<int>((claim >> 16) & 0xffffu) - static_cast<int>(claim & 0xffffu);
-  if (unclaimed >= min_unclaimed) FutexWake(&generation_, 1);
+  // The waker takes one chunk itself, and each actively waiting worker will take one.
+  if (unclaimed - 1 > spinning_workers_.load(std::memory_order_relaxed)) FutexWake(&generation_, 1);
 }
 
 void ThreadPool::WorkerLoop() {
@@ -146,7 +158,12 @@ void ThreadPool::WorkerLoop() {
     auto fresh = [&] {
       return generation_.load(std::memory_order_seq_cst) != seen || stop_.load(std::memory_order_relaxed);
     };
-    if (!WaitActively(fresh)) {
+    // Only as many workers wait actively as a job can use (one chunk per online core, the
+    // caller's included); the rest sleep at once instead of competing for the cores.
+    bool woke = false;
+    if (spinning_workers_.fetch_add(1, std::memory_order_relaxed) < max_spinners_) woke = WaitActively(fresh);
+    spinning_workers_.fetch_sub(1, std::memory_order_relaxed);
+    if (!woke) {
       // seq_cst pairs with the caller's store of a new generation: either it sees this worker
       // asleep and wakes it, or the futex sees the new value and does not sleep.
       sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
@@ -155,10 +172,10 @@ void ThreadPool::WorkerLoop() {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    // Wake-ups cascade: this worker takes one chunk, so another sleeper is worth waking only if
-    // at least two are unclaimed now that this worker runs (a worker that never gets a core
-    // never wakes anyone, which keeps an oversubscribed pool from paying for its surplus).
-    WakeOneIfWork(seen, 2);
+    // Wake-ups cascade: another sleeper is woken only if chunks remain beyond the one this
+    // worker takes (a worker that never gets a core never wakes anyone, which keeps an
+    // oversubscribed pool from paying for its surplus).
+    WakeOneIfWork(seen);
     RunChunks(seen);
   }
 }
@@ -167,7 +184,9 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t units = (n + grain - 1) / grain;
-  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), units));
+  // Never more chunks than online cores: on 2 cores, 8 threads split a job as 2 do (extra
+  // chunks would only queue for a core and cost a wake-up each).
+  const int nt = static_cast<int>(std::min<int64_t>(max_chunks_, units));
   if (nt <= 1) {
     fn(0, n);
     return;
@@ -183,7 +202,7 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(
   const uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
   claim_.store(ClaimWord(generation, nt), std::memory_order_release);
   generation_.store(generation, std::memory_order_seq_cst);
-  WakeOneIfWork(generation, 2);  // the caller takes one chunk itself
+  WakeOneIfWork(generation);
   RunChunks(generation);
 
   auto finished = [&] { return done_.load(std::memory_order_seq_cst) == static_cast<uint32_t>(nt); };

@@ -1,14 +1,17 @@
 // A fixed set of worker threads, created by the caller and passed explicitly (no global pool).
-// ParallelFor splits [0, n) into contiguous chunks, one per thread, and runs them to completion;
-// any thread (the caller included) may run any chunk, whichever claims it first.
+// ParallelFor splits [0, n) into contiguous chunks, one per thread (at most one per online core),
+// and runs them to completion; any thread (the caller included) may run any chunk, whichever
+// claims it first.
 //
 // Degrading gracefully (issue 11): a decoding step makes ~70 ParallelFor calls of tens of
 // microseconds each, so an idle worker first waits for the next call actively, but only
 // briefly and politely: a few microseconds of pause instructions, then sched_yield (which hands
 // the core to any other runnable thread: another pool's, another process's, or this pool's own
-// surplus threads), and after ~100 us it sleeps on a futex. Sleeping workers are woken one at a
-// time, each by the caller or by the previous worker and only while unclaimed chunks remain,
-// so a pool with more threads than cores does not pay a wake-up per thread per call. The caller
+// surplus threads), and after ~100 us (or at once when a yield shows the core is contended) it
+// sleeps on a futex. At most one worker per online core waits actively; sleeping workers are
+// woken one at a time, each by the caller or by the previous worker and only while unclaimed
+// chunks remain, so a pool with more threads than cores does not pay a wake-up per thread per
+// call, and a job never has more chunks than there are cores. The caller
 // waits for stragglers the same way, so a core it no longer needs goes to the thread it waits
 // for (e.g. a worker preempted by another process). Thread counts are capped at
 // kMaxThreadsPerCore x the online cores (CapThreadCount says when, for the front end to print).
@@ -61,10 +64,13 @@ class ThreadPool {
   void WorkerLoop();
   // Runs chunks of the job of `generation` until none is left unclaimed.
   void RunChunks(uint32_t generation);
-  // Wakes one sleeping worker when at least `min_unclaimed` chunks of `generation` are unclaimed.
-  void WakeOneIfWork(uint32_t generation, int min_unclaimed);
+  // Wakes one sleeping worker when more chunks of `generation` are unclaimed than the waker and
+  // the actively waiting workers will take.
+  void WakeOneIfWork(uint32_t generation);
 
   std::vector<std::thread> workers_;
+  int max_chunks_ = 1;    // min(threads, online cores): a job's chunk count
+  int max_spinners_ = 0;  // workers allowed to wait actively at once
   // Chunks are claimed, not assigned: claim_ holds the generation (32 bits), the chunk count (16)
   // and the next chunk (16). When a worker is descheduled, the caller and the other workers claim
   // its chunk instead of waiting a scheduler time slice for it.
@@ -76,6 +82,7 @@ class ThreadPool {
   std::atomic<uint32_t> generation_{0};
   std::atomic<uint32_t> done_{0};
   std::atomic<int> sleeping_workers_{0};
+  std::atomic<int> spinning_workers_{0};
   std::atomic<int> caller_sleeping_{0};
   std::atomic<bool> stop_{false};
 };
