@@ -126,13 +126,14 @@ void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const Head
   float inv_sum[kQBlock];
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
-    inv_sum[i - i0] = 1.0f / ScaledExpRow(s + (i - i0) * n_kv, visible, kv_end, scale);
+    float* row = s + (i - i0) * n_kv;
+    inv_sum[i - i0] = 1.0f / ScaledExpRow(row, visible, kv_end, scale);
+    // bf16: the probabilities (exp(s - max) in (0, 1]) rounded while the row is in L1; an odd
+    // kv_end gets a zero pad, which meets V's row kv_end (or its panel's zero row) in the last pair.
+    if (bf16) kernels::ConvertRowsBf16(kBf16Isa, row, n_kv, 1, kv_end, b->p16.data() + (i - i0) * ldp16, ldp16);
   }
   // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
   if (bf16) {
-    // The probabilities (exp(s - max) in (0, 1]) rounded to bf16; an odd kv_end gets a zero pad,
-    // which meets V's row kv_end (or its panel's zero row) in the last pair.
-    kernels::ConvertRowsBf16(kBf16Isa, s, n_kv, rows, kv_end, b->p16.data(), ldp16);
     kernels::GemmBf16(kBf16Isa, b->p16.data(), ldp16, p.vp16, n_kv, kv_end, head_dim, nullptr, out + i0 * ldo, ldo, 0,
                       rows, 0, head_dim, false);
   } else {
