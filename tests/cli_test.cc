@@ -413,3 +413,106 @@ TEST_F(CliConvertTest, PtWithoutTiktokenNamesTheFileToPass) {
 }
 
 }  // namespace
+
+// --- decoding options: openai-whisper's spellings, the shared validation, seeds, language probs ---
+namespace {
+
+class CliDecodingTest : public CliWithModelTest {};
+
+TEST_F(CliDecodingTest, OfficialSpellingsAreAcceptedWithTheirValues) {
+  const std::string model = WriteModel("for-tests-ggml-tiny.en.bin");
+  if (model.empty()) GTEST_SKIP() << "needs " WISP_SHARED_DATA_DIR "/for-tests-ggml-tiny.en.bin";
+  const std::string audio = std::string(WISP_TEST_DATA_DIR) + "/speech1.wav";
+  const std::string out_dir = dir_ + "/official";
+  RunResult r = RunWisp({"transcribe", "-m", model, audio, "--output_format", "srt", "--output_dir", out_dir,
+                         "--condition_on_previous_text", "False", "--temperature", "0",
+                         "--temperature_increment_on_fallback", "None", "--best_of", "3", "--initial_prompt", "Hi.",
+                         "--compression_ratio_threshold", "None", "--logprob_threshold", "-0.5",
+                         "--no_speech_threshold", "0.5", "--suppress_tokens", "-1", "--verbose", "False",
+                         "--fp16", "False", "--carry_initial_prompt", "True", "--max_initial_timestamp", "0.5",
+                         "--clip_timestamps", "0,3", "--model_dir", dir_, "--seed", "7", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(access((out_dir + "/speech1.srt").c_str(), R_OK), 0);
+  EXPECT_EQ(access((out_dir + "/speech1.json").c_str(), R_OK), -1);  // only the format asked for
+  // The plain spellings of the same switches.
+  RunResult plain = RunWisp({"transcribe", "-m", model, audio, "--no-condition-on-previous-text", "--no-fallback",
+                             "--without-timestamps", "--suppress-blank", "False", "-q"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+}
+
+TEST_F(CliDecodingTest, RefusalsExitOneWithTheSharedMessages) {
+  const std::string model = WriteModel("for-tests-ggml-tiny.en.bin");
+  if (model.empty()) GTEST_SKIP() << "needs " WISP_SHARED_DATA_DIR "/for-tests-ggml-tiny.en.bin";
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--patience", "2"}, "patience requires beam_size to be given"},
+      {{"--length_penalty", "2"}, "length_penalty (alpha) should be a value between 0 and 1, got 2"},
+      {{"--best_of", "0"}, "best_of must be >= 1, got 0"},
+      {{"--beam_size", "0"}, "beam_size must be >= 1, got 0"},
+      {{"--beam_size", "5"}, "beam_size: beam search is not yet implemented"},
+      {{"--beam-size", "5", "--patience", "1.5"}, "beam_size: beam search is not yet implemented"},
+      {{"--word_timestamps", "True"}, "word_timestamps: word-level timestamps are not yet implemented"},
+      {{"--hallucination_silence_threshold", "2"}, "hallucination_silence_threshold needs word_timestamps (not yet available)"},
+      {{"--temperature_increment_on_fallback", "0"}, "--temperature-increment-on-fallback: expected a number"},
+      {{"--temperature", "1.5"}, "temperature 1.5 is above 1.0"},
+      {{"--best_of", "many"}, "--best-of: expected an integer in [0, 1000], got 'many' (or None)"},
+      {{"--language-candidates", "en,zz"}, "unknown candidate language 'zz'"},
+      {{"-l", "de", "--language-candidates", "en,de"}, "language_candidates restrict language detection"},
+      {{"--clip_timestamps", "0,x"}, "clip_timestamps: 'x' is not a number of seconds >= 0"},
+      {{"--suppress_tokens", "1,a"}, "suppress_tokens: 'a' is not a token id"},
+      {{"--word_timestamps=maybe"}, "option --word_timestamps takes no value"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"transcribe", "-m", model, "a.wav"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    RunResult r = RunWisp(args);
+    EXPECT_EQ(r.exit_code, 1) << c.message << "\n" << r.err;
+    EXPECT_CONTAINS(r.err, c.message);
+  }
+}
+
+TEST_F(CliDecodingTest, EqualSeedsGiveEqualOutputAcrossThreadCounts) {
+  const std::string model = WriteModel("for-tests-ggml-tiny.en.bin");
+  if (model.empty()) GTEST_SKIP() << "needs " WISP_SHARED_DATA_DIR "/for-tests-ggml-tiny.en.bin";
+  const std::string audio = std::string(WISP_TEST_DATA_DIR) + "/speech1.wav";
+  // Random weights fail the thresholds: the default fallback samples best_of 5 at T > 0.
+  auto run = [&](const std::string& threads, const std::string& seed, const std::string& dir) {
+    RunResult r = RunWisp({"transcribe", "-m", model, audio, "-t", threads, "--seed", seed, "-f", "json", "-o",
+                           dir_ + "/" + dir, "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return ReadFile(dir_ + "/" + dir + "/speech1.json");
+  };
+  const std::string one = run("1", "11", "a");
+  EXPECT_EQ(one, run("2", "11", "b"));
+  EXPECT_TRUE(std::regex_search(one, std::regex(R"("temperature": (0\.[2468]|1\.0))"))) << one;
+  EXPECT_NE(one, run("1", "12", "c"));
+}
+
+TEST_F(CliDecodingTest, DetectedLanguageProbabilitiesInJsonAndVerbose) {
+  const std::string model = WriteModel("for-tests-ggml-tiny.bin");
+  if (model.empty()) GTEST_SKIP() << "needs " WISP_SHARED_DATA_DIR "/for-tests-ggml-tiny.bin";
+  const std::string audio = std::string(WISP_TEST_DATA_DIR) + "/speech1.wav";
+  RunResult r = RunWisp({"transcribe", "-m", model, audio, "--language-candidates", "de,fr", "--no-fallback",
+                         "--sample-len-unused-check-only", "-q"});
+  EXPECT_EQ(r.exit_code, 1);  // (an unknown flag stays a usage error)
+  RunResult ok = RunWisp({"transcribe", "-m", model, audio, "--language-candidates", "de,fr", "--no-fallback", "-v",
+                          "-f", "json", "-o", dir_, "-q"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const std::string json = ReadFile(dir_ + "/speech1.json");
+  const std::regex probs(R"re("language": "(de|fr)", "language_probs": \{"de": [0-9.e-]+, "fr": [0-9.e-]+\}\}$)re");
+  EXPECT_TRUE(std::regex_search(json, probs)) << json.substr(json.size() > 200 ? json.size() - 200 : 0);
+  EXPECT_CONTAINS(ok.err, "detected language ");
+  EXPECT_CONTAINS(ok.err, "probabilities: ");
+  // A given language: no detection, and the json has the official's keys only.
+  RunResult given = RunWisp({"transcribe", "-m", model, audio, "-l", "German", "--no-fallback", "-f", "json", "-o",
+                             dir_ + "/given", "-q"});
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  const std::string given_json = ReadFile(dir_ + "/given/speech1.json");
+  EXPECT_EQ(given_json.find("language_probs"), std::string::npos);
+  EXPECT_CONTAINS(given_json, "\"language\": \"de\"}");
+}
+
+}  // namespace

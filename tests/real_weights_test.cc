@@ -56,9 +56,12 @@ using golden::Json;
 #error "WISP_MAKE_SPEECH (tools/realweights/make_speech.sh) must be defined by the build"
 #endif
 
-// avg_logprob, compression_ratio, no_speech_prob: float32 on both sides from the same f16 weights
-// (the equivalence tests' bound for random weights).
-constexpr double kStatTol = 1e-3;
+// avg_logprob, compression_ratio, no_speech_prob: float32 on both sides from the same f16 weights.
+// With the log-softmax and softmax sums in torch's order (LogSoftmaxFloat32) the measured max is
+// 2.7e-6 (no_speech_prob ~0.4 on long; what is left is the logits' own float32 rounding, ~1e-5
+// relative, the reference backend shows the same); a sum in double put every avg_logprob ~2.7e-5
+// below the official's, which this bound rejects.
+constexpr double kStatTol = 1e-5;
 // The files of the golden, in its order: jfk from ../shared, the rest from make_speech.sh.
 const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
 
@@ -420,7 +423,7 @@ TEST_P(RealWeightsFile, SameTranscriptAsOpenAiWhisper) {
 
   TranscribeOptions options;  // whisper.transcribe(temperature=0.0, condition_on_previous_text=True, language="en")
   options.language = "en";
-  options.temperature = 0.0;
+  options.temperatures = {0.0};  // one pass (the default is the fallback tuple)
   options.condition_on_previous_text = true;
   options.without_timestamps = false;
   ThreadPool pool(2);

@@ -52,19 +52,40 @@ typedef enum wisp_backend {
   WISP_BACKEND_REFERENCE = 1  /* plain loops, for checking results */
 } wisp_backend;
 
+/* Every field is validated by the same code as the command line's flags (TranscribeOptions::
+ * Validate): a refused value makes wisp_transcribe_file return WISP_ERROR_INVALID_ARGUMENT with
+ * the official's message. "Unset" below is python's None. */
 typedef struct wisp_params {
   int n_threads;              /* 0: the machine's physical cores */
   wisp_backend backend;
-  const char* language;       /* "en", "de", ...; NULL or "": English for .en models, else
+  const char* language;       /* "en", "de", "English", ...; NULL or "": English for .en models, else
                                  detected from the first 30 s (openai-whisper's language=None) */
   const char* task;           /* "transcribe" (NULL) or "translate" */
-  double temperature;         /* one decoding pass at this temperature (0: greedy) */
+  /* The first temperature; with temperature_increment_on_fallback > 0 the fallback tries
+     temperature, + increment, ... up to 1.0 (np.arange(t, 1.0 + 1e-6, inc)); <= 0: one pass. The
+     defaults (0, 0.2) give transcribe()'s (0.0, 0.2, 0.4, 0.6, 0.8, 1.0). */
+  double temperature;
+  double temperature_increment_on_fallback;
   int without_timestamps;     /* non-zero: <|notimestamps|> decoding, one segment per window */
   const char* initial_prompt; /* NULL: none */
   int condition_on_previous_text; /* non-zero (default): previous text prompts the next window */
+  int carry_initial_prompt;   /* non-zero: the initial prompt starts every window's prompt */
+  int best_of;                /* samples per window at T > 0 (default 5); 0: unset (one) */
+  int beam_size;              /* beams at T = 0; 0: unset (greedy); beam search is not yet implemented */
+  double patience;            /* NaN: unset (needs beam_size) */
+  double length_penalty;      /* NaN: unset; else in [0, 1] */
+  double compression_ratio_threshold; /* 2.4; NaN: off */
+  double logprob_threshold;   /* -1.0; NaN: off */
+  double no_speech_threshold; /* 0.6; NaN: off */
+  const char* suppress_tokens; /* NULL: "-1" (the non-speech symbols); "": none */
+  int suppress_blank;         /* non-zero (default) */
+  double max_initial_timestamp; /* seconds, 1.0; 0: no limit */
+  const char* clip_timestamps; /* "start,end,..." seconds; NULL or "": the whole file */
+  const char* language_candidates; /* "en,de,fr": detection among these; NULL: all */
+  unsigned long long seed;    /* of the sampling at T > 0 (default 0) */
 } wisp_params;
 
-/* Defaults equal to openai-whisper's transcribe() at temperature 0. */
+/* Defaults equal to openai-whisper's transcribe(): the temperature fallback with best_of 5. */
 wisp_params wisp_params_default(void);
 
 /* Loads a whisper.cpp ggml model file. tokenizer_file: a tiktoken ranks file (gpt2.tiktoken /
@@ -105,6 +126,12 @@ int wisp_result_segment_token_count(const wisp_result* result, int i);
 const int* wisp_result_segment_tokens(const wisp_result* result, int i);
 double wisp_result_segment_avg_logprob(const wisp_result* result, int i);
 double wisp_result_segment_no_speech_prob(const wisp_result* result, int i);
+double wisp_result_segment_temperature(const wisp_result* result, int i);
+/* Detected-language probabilities (0 entries when the language was given or the model is
+ * English-only): codes in token order. */
+int wisp_result_language_prob_count(const wisp_result* result);
+const char* wisp_result_language_prob_code(const wisp_result* result, int i);
+double wisp_result_language_prob(const wisp_result* result, int i);
 
 /* The result as openai-whisper's writers would write it: format "txt", "vtt", "srt", "tsv" or
  * "json". *out is malloc'd (free with wisp_free_string). */

@@ -2,7 +2,9 @@
 // practice) so that none crosses into C.
 #include "api/wisp.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -60,6 +62,63 @@ const wisp::Segment* SegmentAt(const wisp_result* r, int i) {
   return &r->result.segments[i];
 }
 
+template <typename T>
+using Result = wisp::Result<T>;
+
+std::vector<std::string> SplitCommas(const char* s) {
+  std::vector<std::string> out;
+  if (s == nullptr) return out;
+  std::string item;
+  for (const char* c = s;; ++c) {
+    if (*c == ',' || *c == '\0') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+      if (*c == '\0') break;
+    } else {
+      item += *c;
+    }
+  }
+  return out;
+}
+
+// wisp_params as TranscribeOptions; the values are checked by TranscribeOptions::Validate, as the
+// CLI's are.
+Result<wisp::TranscribeOptions> OptionsFromParams(const wisp_params& p, const wisp::WhisperEngine& engine) {
+  wisp::TranscribeOptions o;
+  o.language = p.language != nullptr ? p.language : "";
+  if (o.language.empty() && !engine.hparams().multilingual()) o.language = "en";
+  o.task = p.task != nullptr && *p.task != '\0' ? p.task : "transcribe";
+  Result<std::vector<double>> temperatures = wisp::FallbackTemperatures(
+      p.temperature, p.temperature_increment_on_fallback > 0 ? std::optional<double>(p.temperature_increment_on_fallback)
+                                                             : std::nullopt);
+  if (!temperatures.ok()) return temperatures.status();
+  // transcribe()'s literal default tuple for the default pair (arange gives 0.6000000000000001).
+  o.temperatures = p.temperature == 0.0 && p.temperature_increment_on_fallback == 0.2 ? wisp::DefaultTemperatures()
+                                                                                      : *temperatures;
+  o.without_timestamps = p.without_timestamps != 0;
+  o.condition_on_previous_text = p.condition_on_previous_text != 0;
+  o.carry_initial_prompt = p.carry_initial_prompt != 0;
+  if (p.initial_prompt != nullptr) o.initial_prompt = p.initial_prompt;
+  o.best_of = p.best_of != 0 ? std::optional<int>(p.best_of) : std::nullopt;
+  o.beam_size = p.beam_size != 0 ? std::optional<int>(p.beam_size) : std::nullopt;
+  if (!std::isnan(p.patience)) o.patience = p.patience;
+  if (!std::isnan(p.length_penalty)) o.length_penalty = p.length_penalty;
+  o.compression_ratio_threshold = p.compression_ratio_threshold;
+  o.logprob_threshold = p.logprob_threshold;
+  o.no_speech_threshold = p.no_speech_threshold;
+  if (p.suppress_tokens != nullptr) o.suppress_tokens = p.suppress_tokens;
+  o.suppress_blank = p.suppress_blank != 0;
+  o.max_initial_timestamp = p.max_initial_timestamp;
+  if (p.clip_timestamps != nullptr) {
+    Result<std::vector<double>> clips = wisp::ParseClipTimestamps(p.clip_timestamps);
+    if (!clips.ok()) return clips.status();
+    o.clip_timestamps = *clips;
+  }
+  if (engine.hparams().multilingual()) o.language_candidates = SplitCommas(p.language_candidates);
+  o.seed = p.seed;
+  return o;
+}
+
 }  // namespace
 
 extern "C" {
@@ -71,9 +130,24 @@ wisp_params wisp_params_default(void) {
   p.language = nullptr;
   p.task = nullptr;
   p.temperature = 0.0;
+  p.temperature_increment_on_fallback = 0.2;
   p.without_timestamps = 0;
   p.initial_prompt = nullptr;
   p.condition_on_previous_text = 1;
+  p.carry_initial_prompt = 0;
+  p.best_of = 5;
+  p.beam_size = 0;
+  p.patience = std::nan("");
+  p.length_penalty = std::nan("");
+  p.compression_ratio_threshold = 2.4;
+  p.logprob_threshold = -1.0;
+  p.no_speech_threshold = 0.6;
+  p.suppress_tokens = nullptr;
+  p.suppress_blank = 1;
+  p.max_initial_timestamp = 1.0;
+  p.clip_timestamps = nullptr;
+  p.language_candidates = nullptr;
+  p.seed = 0;
   return p;
 }
 
@@ -132,24 +206,17 @@ wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path
   }
   try {
     const wisp::WhisperEngine& engine = *model->engine;
-    wisp::TranscribeOptions options;
-    options.language = p.language != nullptr ? p.language : "";
-    if (options.language.empty() && !engine.hparams().multilingual()) options.language = "en";
-    options.task = p.task != nullptr && *p.task != '\0' ? p.task : "transcribe";
-    if (options.task != "transcribe" && options.task != "translate") {
-      return Fail(WISP_ERROR_INVALID_ARGUMENT, "task must be transcribe or translate, got '" + options.task + "'",
-                  error_message);
+    Result<wisp::TranscribeOptions> options = OptionsFromParams(p, engine);
+    if (!options.ok()) return Fail(StatusCode(options.status().kind()), options.status().message(), error_message);
+    if (const wisp::Status valid = options->ValidateForModel(engine.tokenizer()); !valid.ok()) {
+      return Fail(StatusCode(valid.kind()), valid.message(), error_message);
     }
-    options.temperature = p.temperature;
-    options.without_timestamps = p.without_timestamps != 0;
-    options.condition_on_previous_text = p.condition_on_previous_text != 0;
-    if (p.initial_prompt != nullptr) options.initial_prompt = p.initial_prompt;
 
     wisp::ThreadPool pool(p.n_threads > 0 ? p.n_threads : wisp::ThreadPool::DefaultThreadCount());
     wisp::OpContext ctx;
     ctx.pool = &pool;
     ctx.backend = p.backend == WISP_BACKEND_REFERENCE ? wisp::Backend::kReference : wisp::Backend::kFast;
-    auto transcribed = engine.TranscribeFile(audio_path, options, ctx);
+    auto transcribed = engine.TranscribeFile(audio_path, *options, ctx);
     if (!transcribed.ok()) {
       return Fail(StatusCode(transcribed.status().kind()), transcribed.status().message(), error_message);
     }
@@ -210,6 +277,25 @@ double wisp_result_segment_avg_logprob(const wisp_result* result, int i) {
 double wisp_result_segment_no_speech_prob(const wisp_result* result, int i) {
   const wisp::Segment* s = SegmentAt(result, i);
   return s != nullptr ? s->no_speech_prob : 0.0;
+}
+
+double wisp_result_segment_temperature(const wisp_result* result, int i) {
+  const wisp::Segment* s = SegmentAt(result, i);
+  return s != nullptr ? s->temperature : 0.0;
+}
+
+int wisp_result_language_prob_count(const wisp_result* result) {
+  return result != nullptr ? static_cast<int>(result->result.language_probs.size()) : 0;
+}
+
+const char* wisp_result_language_prob_code(const wisp_result* result, int i) {
+  if (result == nullptr || i < 0 || i >= static_cast<int>(result->result.language_probs.size())) return "";
+  return result->result.language_probs[i].first.c_str();
+}
+
+double wisp_result_language_prob(const wisp_result* result, int i) {
+  if (result == nullptr || i < 0 || i >= static_cast<int>(result->result.language_probs.size())) return 0.0;
+  return result->result.language_probs[i].second;
 }
 
 wisp_status wisp_result_format(const wisp_result* result, const char* format, char** out, char** error_message) {

@@ -232,7 +232,7 @@ Result<EndToEnd> RunEndToEnd(const LoadedModel& model, const OpContext& ctx, con
   if (!tok.ok()) return tok.status();
   TranscribeOptions options;
   options.language = "en";
-  options.temperature = 0.0;
+  options.temperatures = {0.0};  // one greedy pass, no fallback
   const auto t0 = std::chrono::steady_clock::now();
   // Pushed a second at a time, as `wisp transcribe` streams a decoded file.
   LogMelBuilder builder(model.mel_filters.data.data(), model.mel_filters.n_mels);

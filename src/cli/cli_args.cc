@@ -9,11 +9,20 @@
 namespace wisp {
 namespace {
 
-const OptionSpec* FindLong(const std::vector<OptionSpec>& options, const std::string& name) {
+const OptionSpec* FindLong(const std::vector<OptionSpec>& options, std::string name) {
+  // openai-whisper spells its options with underscores: --beam_size is --beam-size.
+  std::replace(name.begin(), name.end(), '_', '-');
   for (const OptionSpec& o : options) {
-    if (o.name == name) return &o;
+    if (o.name == name || (!o.alias.empty() && o.alias == name)) return &o;
   }
   return nullptr;
+}
+
+// The values of openai-whisper's str2bool.
+std::optional<bool> PythonBool(const std::string& s) {
+  if (s == "True") return true;
+  if (s == "False") return false;
+  return std::nullopt;
 }
 
 const OptionSpec* FindShort(const std::vector<OptionSpec>& options, char c) {
@@ -72,8 +81,17 @@ Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const std::ve
     }
     if (spec == nullptr) return InvalidArgument("unknown option '" + flag + "'" + SeeHelp(command));
     if (spec->value_name.empty()) {
-      if (has_inline_value) return InvalidArgument("option " + flag + " takes no value");
-      parsed.switches[spec->name] = true;
+      if (has_inline_value) {
+        const std::optional<bool> b = PythonBool(inline_value);
+        if (!b) return InvalidArgument("option " + flag + " takes no value");
+        parsed.switches[spec->name] = *b;
+        continue;
+      }
+      // The official CLI's `--word_timestamps True`: a following True / False belongs to the
+      // switch (never a file name: a file called True needs ./True).
+      const std::optional<bool> next = i + 1 < args.size() ? PythonBool(args[i + 1]) : std::nullopt;
+      if (next) ++i;
+      parsed.switches[spec->name] = next.value_or(true);
       continue;
     }
     if (has_inline_value) {
@@ -126,6 +144,21 @@ Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value
     return InvalidArgument(flag + ": expected a number in " + range + ", got '" + value + "'");
   }
   return v;
+}
+
+Result<std::optional<int>> ParseOptionalIntFlag(const std::string& flag, const std::string& value, int min, int max) {
+  if (value == "None") return std::optional<int>();
+  Result<int> v = ParseIntFlag(flag, value, min, max);
+  if (!v.ok()) return InvalidArgument(v.status().message() + " (or None)");
+  return std::optional<int>(*v);
+}
+
+Result<std::optional<double>> ParseOptionalDoubleFlag(const std::string& flag, const std::string& value, double min,
+                                                      double max) {
+  if (value == "None") return std::optional<double>();
+  Result<double> v = ParseDoubleFlag(flag, value, min, max);
+  if (!v.ok()) return InvalidArgument(v.status().message() + " (or None)");
+  return std::optional<double>(*v);
 }
 
 }  // namespace wisp

@@ -4,6 +4,7 @@
 // turns them into exit code 1.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,19 +17,32 @@ constexpr int kExitOk = 0;
 constexpr int kExitUsage = 1;     // unknown flag, missing value, bad number, unknown command
 constexpr int kExitBadInput = 2;  // unreadable model or audio, network failure, failed download
 
+// Long names are written with dashes; openai-whisper's underscore spellings (--beam_size) name
+// the same option. A switch may be followed by True or False (--word_timestamps True), as the
+// official CLI's boolean options are, or written --name=True / --name=False.
 struct OptionSpec {
   std::string name;        // long name without dashes: "model"
   char short_name = 0;     // 'm' for -m; 0 when none
   std::string value_name;  // "MODEL"; empty: a switch without a value
   std::string help;        // one line; the default is part of it when there is one
+  std::string alias;       // another long name of the same option ("model-dir" for "models-dir")
 };
 
 struct ParsedArgs {
   std::map<std::string, std::string> values;  // last occurrence wins
-  std::map<std::string, bool> switches;
+  std::map<std::string, bool> switches;       // false for "--name False"
   std::vector<std::string> positional;
 
-  bool Has(const std::string& name) const { return values.count(name) > 0 || switches.count(name) > 0; }
+  // A value given, or a switch given and not False.
+  bool Has(const std::string& name) const {
+    auto it = switches.find(name);
+    return values.count(name) > 0 || (it != switches.end() && it->second);
+  }
+  // A switch's state when given (True or bare: true; False: false).
+  std::optional<bool> Switch(const std::string& name) const {
+    auto it = switches.find(name);
+    return it == switches.end() ? std::nullopt : std::optional<bool>(it->second);
+  }
   std::string Get(const std::string& name, const std::string& fallback = "") const {
     auto it = values.find(name);
     return it == values.end() ? fallback : it->second;
@@ -47,5 +61,9 @@ std::string FormatOptionsHelp(const std::vector<OptionSpec>& options);
 // Integer / number parsing for a flag's value; the error names the flag and the accepted range.
 Result<int> ParseIntFlag(const std::string& flag, const std::string& value, int min, int max);
 Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value, double min, double max);
+// openai-whisper's optional_int / optional_float: "None" is unset, anything else as above.
+Result<std::optional<int>> ParseOptionalIntFlag(const std::string& flag, const std::string& value, int min, int max);
+Result<std::optional<double>> ParseOptionalDoubleFlag(const std::string& flag, const std::string& value, double min,
+                                                      double max);
 
 }  // namespace wisp

@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,6 +16,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/model_download.h"
+#include "pipeline/languages.h"
 #include "pipeline/output_writers.h"
 #include "pipeline/text_metrics.h"
 #include "util/thread_pool.h"
@@ -34,9 +38,39 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights (default: int8 products "
                           "on int8-rounded activations where the CPU has AVX-512 VNNI, ~3x faster, as whisper.cpp)"},
-      {"temperature", 0, "T", "temperature of the single decoding pass (default 0: greedy)"},
-      {"no-timestamps", 0, "", "decode without timestamp tokens (one segment per 30-s window)"},
+      {"temperature", 0, "T", "first temperature of the fallback (default: 0, 0.2, ..., 1.0; with this flag "
+                              "T, T + increment, ... up to 1.0)"},
+      {"temperature-increment-on-fallback", 0, "INC", "temperature step when a window fails the thresholds "
+                                                      "(default 0.2; None: one pass at --temperature)"},
+      {"no-fallback", 0, "", "one pass at --temperature (same as --temperature-increment-on-fallback None)"},
+      {"best-of", 0, "N", "candidates sampled per window at temperature > 0, the most probable kept "
+                          "(default 5; None: one)"},
+      {"beam-size", 0, "N", "beams of beam search at temperature 0 (default None: greedy; not yet implemented)"},
+      {"patience", 0, "P", "beam search patience (needs --beam-size; default None = 1.0)"},
+      {"length-penalty", 0, "A", "rank candidates by sum_logprob / ((5 + length) / 6) ** A, A in [0, 1] "
+                                 "(default None: / length)"},
+      {"compression-ratio-threshold", 0, "X", "fall back when the text's gzip ratio is above X (default 2.4; None)"},
+      {"logprob-threshold", 0, "X", "fall back when avg_logprob is below X (default -1.0; None)"},
+      {"no-speech-threshold", 0, "X", "skip a window whose no-speech probability is above X and avg_logprob "
+                                      "below the logprob threshold (default 0.6; None)"},
+      {"condition-on-previous-text", 0, "", "prompt each window with the previous text (default True; False "
+                                            "turns it off)"},
+      {"no-condition-on-previous-text", 0, "", "do not prompt windows with the previous text"},
       {"initial-prompt", 0, "TEXT", "text that conditions the first window"},
+      {"carry-initial-prompt", 0, "", "prepend --initial-prompt to every window's prompt"},
+      {"no-timestamps", 0, "", "decode without timestamp tokens (one segment per 30-s window)", "without-timestamps"},
+      {"suppress-tokens", 0, "IDS", "comma-separated token ids never sampled; -1 = the non-speech symbols "
+                                    "(default -1; \"\" = none)"},
+      {"suppress-blank", 0, "", "never start a window with a blank (default True)"},
+      {"max-initial-timestamp", 0, "S", "latest first timestamp of a window in seconds (default 1.0; 0 = any)"},
+      {"clip-timestamps", 0, "LIST", "start,end,start,end,... seconds to transcribe (default: all; a last "
+                                     "start runs to the end)"},
+      {"word-timestamps", 0, "", "word-level timestamps (not yet implemented)"},
+      {"hallucination-silence-threshold", 0, "S", "skip silences longer than S around suspected "
+                                                  "hallucinations (needs --word-timestamps)"},
+      {"language-candidates", 0, "LIST", "detect the language among these codes only (en,de,fr)"},
+      {"seed", 0, "N", "seed of the sampling at temperature > 0 (default 0): equal seeds, equal output"},
+      {"fp16", 0, "", "accepted for openai-whisper's CLI (--fp16 False); wisp computes in float32"},
       {"tokenizer-file", 0, "PATH", "tiktoken ranks file (default: gpt2.tiktoken / multilingual.tiktoken next "
                                     "to the model or in $WISP_ASSETS, else the model's own vocabulary)"},
       {"output-format", 'f', "FORMAT", "write result files: txt, vtt, srt, tsv, json or all "
@@ -47,7 +81,7 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"quiet", 'q', "", "print nothing on stdout (useful with --output-format)"},
       {"verbose", 'v', "", "report model, tokenizer, backend, threads and timings on stderr"},
       {"models-dir", 0, "DIR", "model cache for names given to -m (default $WISP_MODELS_DIR, "
-                               "$XDG_CACHE_HOME/wisp or ~/.cache/wisp)"},
+                               "$XDG_CACHE_HOME/wisp or ~/.cache/wisp)", "model-dir"},
       {"base-url", 0, "URL", "download models from this mirror (default $WISP_MODELS_BASE_URL, else Hugging Face)"},
   };
   return specs;
@@ -57,9 +91,10 @@ std::string TranscribeHelp() {
   return "usage: wisp transcribe -m MODEL [options] AUDIO...\n"
          "\n"
          "Transcribes each AUDIO file (WAV, or any format ffmpeg reads when built with it; - is stdin)\n"
-         "as openai-whisper's transcribe() does at one temperature, and prints the text on stdout,\n"
-         "one segment per line. --output-format/--output-dir also write <audio name>.<format> files\n"
-         "identical to openai-whisper's.\n"
+         "as openai-whisper's transcribe() does with its defaults (temperature fallback, best_of 5),\n"
+         "and prints the text on stdout, one segment per line. --output-format/--output-dir also write\n"
+         "<audio name>.<format> files identical to openai-whisper's. openai-whisper's spellings work\n"
+         "too: --beam_size 5, --condition_on_previous_text False, --temperature_increment_on_fallback None.\n"
          "\n"
          "options:\n" +
          FormatOptionsHelp(TranscribeOptionSpecs()) +
@@ -74,6 +109,105 @@ std::string TranscribeHelp() {
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= s.size()) {
+    const size_t comma = std::min(s.find(',', begin), s.size());
+    if (comma > begin) out.push_back(s.substr(begin, comma - begin));
+    begin = comma + 1;
+  }
+  return out;
+}
+
+// The decoding flags into TranscribeOptions; range errors name the flag, the rest is left to
+// TranscribeOptions::Validate.
+Status ParseDecodingFlags(const ParsedArgs& args, TranscribeOptions* o) {
+  constexpr double kHuge = 1e9;
+  // Temperatures as the official CLI builds them: arange(T, 1.0 + 1e-6, increment), one pass
+  // when the increment is None. Neither flag keeps transcribe()'s literal default tuple.
+  std::optional<double> increment = 0.2;
+  if (args.Has("temperature-increment-on-fallback")) {
+    Result<std::optional<double>> inc = ParseOptionalDoubleFlag(
+        "--temperature-increment-on-fallback", args.Get("temperature-increment-on-fallback"), 1e-6, 100.0);
+    if (!inc.ok()) return inc.status();
+    increment = *inc;
+  }
+  if (args.Has("no-fallback")) increment.reset();
+  if (args.Has("temperature") || args.Has("temperature-increment-on-fallback") || args.Has("no-fallback")) {
+    double t = 0.0;
+    if (args.Has("temperature")) {
+      Result<double> parsed = ParseDoubleFlag("--temperature", args.Get("temperature"), 0.0, 100.0);
+      if (!parsed.ok()) return parsed.status();
+      t = *parsed;
+    }
+    Result<std::vector<double>> temperatures = FallbackTemperatures(t, increment);
+    if (!temperatures.ok()) return temperatures.status();
+    o->temperatures = *temperatures;
+  }
+  struct OptionalInt {
+    const char* name;
+    std::optional<int>* target;
+  };
+  for (auto [name, target] : {OptionalInt{"best-of", &o->best_of}, OptionalInt{"beam-size", &o->beam_size}}) {
+    if (!args.Has(name)) continue;
+    // 0 passes the parser so that Validate gives the official's refusal.
+    Result<std::optional<int>> v = ParseOptionalIntFlag(std::string("--") + name, args.Get(name), 0, 1000);
+    if (!v.ok()) return v.status();
+    *target = *v;
+  }
+  struct OptionalDouble {
+    const char* name;
+    std::optional<double>* target;
+    double min, max;
+  };
+  for (auto [name, target, min, max] :
+       {OptionalDouble{"patience", &o->patience, 0.0, kHuge}, OptionalDouble{"length-penalty", &o->length_penalty, -kHuge, kHuge},
+        OptionalDouble{"hallucination-silence-threshold", &o->hallucination_silence_threshold, 0.0, kHuge}}) {
+    if (!args.Has(name)) continue;
+    Result<std::optional<double>> v = ParseOptionalDoubleFlag(std::string("--") + name, args.Get(name), min, max);
+    if (!v.ok()) return v.status();
+    *target = *v;
+  }
+  struct Threshold {
+    const char* name;
+    double* target;
+  };
+  for (auto [name, target] : {Threshold{"compression-ratio-threshold", &o->compression_ratio_threshold},
+                              Threshold{"logprob-threshold", &o->logprob_threshold},
+                              Threshold{"no-speech-threshold", &o->no_speech_threshold}}) {
+    if (!args.Has(name)) continue;
+    Result<std::optional<double>> v = ParseOptionalDoubleFlag(std::string("--") + name, args.Get(name), -kHuge, kHuge);
+    if (!v.ok()) return v.status();
+    *target = v->value_or(std::numeric_limits<double>::quiet_NaN());  // None disables it
+  }
+  if (args.Has("max-initial-timestamp")) {
+    Result<double> v = ParseDoubleFlag("--max-initial-timestamp", args.Get("max-initial-timestamp"), 0.0, 30.0);
+    if (!v.ok()) return v.status();
+    o->max_initial_timestamp = *v;
+  }
+  if (args.Has("seed")) {
+    Result<int> v = ParseIntFlag("--seed", args.Get("seed"), 0, std::numeric_limits<int>::max());
+    if (!v.ok()) return v.status();
+    o->seed = static_cast<uint64_t>(*v);
+  }
+  if (args.Has("clip-timestamps")) {
+    Result<std::vector<double>> clips = ParseClipTimestamps(args.Get("clip-timestamps"));
+    if (!clips.ok()) return clips.status();
+    o->clip_timestamps = *clips;
+  }
+  if (args.values.count("suppress-tokens") > 0) o->suppress_tokens = args.Get("suppress-tokens");
+  if (args.Has("language-candidates")) o->language_candidates = SplitCommas(args.Get("language-candidates"));
+  o->without_timestamps = args.Has("no-timestamps");
+  o->initial_prompt = args.Get("initial-prompt");
+  o->carry_initial_prompt = args.Has("carry-initial-prompt");
+  o->word_timestamps = args.Has("word-timestamps");
+  o->suppress_blank = args.Switch("suppress-blank").value_or(true);
+  o->condition_on_previous_text = args.Switch("condition-on-previous-text").value_or(true);
+  if (args.Has("no-condition-on-previous-text")) o->condition_on_previous_text = false;
+  return Status::Ok();
 }
 
 // Everything the command line asks for, validated before the model is loaded.
@@ -102,6 +236,11 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
   r.audio = args.positional;
   if (r.audio.empty()) return InvalidArgument("no AUDIO file given");
   r.language = args.Get("language");
+  if (r.language == "None") r.language.clear();  // the official's "specify None to detect"
+  if (!r.language.empty() && NormalizeLanguage(r.language).empty()) {
+    return InvalidArgument("--language: unknown language code '" + r.language + "' (en, de, fr, ... or English)");
+  }
+  r.options.language = r.language;
   r.options.task = args.Get("task", "transcribe");
   if (r.options.task != "transcribe" && r.options.task != "translate") {
     return InvalidArgument("--task: expected transcribe or translate, got '" + r.options.task + "'");
@@ -119,13 +258,7 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
     return InvalidArgument("--backend: expected fast or reference, got '" + backend + "'");
   }
   r.q8_exact = args.Has("q8-exact");
-  if (args.Has("temperature")) {
-    Result<double> t = ParseDoubleFlag("--temperature", args.Get("temperature"), 0.0, 100.0);
-    if (!t.ok()) return t.status();
-    r.options.temperature = *t;
-  }
-  r.options.without_timestamps = args.Has("no-timestamps");
-  r.options.initial_prompt = args.Get("initial-prompt");
+  WISP_RETURN_IF_ERROR(ParseDecodingFlags(args, &r.options));
   r.tokenizer_file = args.Get("tokenizer-file");
   if (!r.tokenizer_file.empty() && !FileExists(r.tokenizer_file)) {
     return InvalidArgument("--tokenizer-file: no such file '" + r.tokenizer_file + "'");
@@ -141,6 +274,8 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
   r.verbose = args.Has("verbose");
   r.models_dir = args.Get("models-dir");
   r.base_url = ResolveModelsBaseUrl(args.Get("base-url"));
+  // The one validation every front end shares; the model-dependent part runs after loading.
+  WISP_RETURN_IF_ERROR(r.options.Validate());
   return r;
 }
 
@@ -245,17 +380,15 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
   // Language: English-only models always decode English (openai-whisper's cli warns and does the
   // same); otherwise the code must name one of the model's language tokens.
   if (!hp.multilingual()) {
-    if (!r.language.empty() && r.language != "en") {
+    if (!r.language.empty() && NormalizeLanguage(r.language) != "en") {
       std::fprintf(stderr, "%s: warning: %s is an English-only model but --language is '%s'; using English\n",
                    kCommand, model_path->c_str(), r.language.c_str());
     }
     r.options.language = "en";
-  } else {
-    if (!r.language.empty() && (*engine)->tokenizer().LanguageToken(r.language) < 0) {
-      return ReportError(kCommand, "--language: unknown language code '" + r.language + "' (en, de, fr, ...)",
-                         kExitUsage);
-    }
-    r.options.language = r.language;
+    r.options.language_candidates.clear();  // nothing to detect
+  }
+  if (const Status valid = r.options.ValidateForModel((*engine)->tokenizer()); !valid.ok()) {
+    return ReportError(kCommand, valid.message(), kExitUsage);
   }
   if (!r.formats.empty()) {
     const Status made = CreateDirectories(r.output_dir);
@@ -278,6 +411,19 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
       continue;
     }
     if (r.verbose) {
+      if (!result->language_probs.empty()) {
+        // Every candidate's probability, most probable first (the official prints only the winner).
+        std::vector<std::pair<std::string, double>> probs = result->language_probs;
+        std::stable_sort(probs.begin(), probs.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        std::string line;
+        for (const auto& [code, p] : probs) {
+          char item[48];
+          std::snprintf(item, sizeof item, "%s%s %.4g", line.empty() ? "" : ", ", code.c_str(), p);
+          line += item;
+        }
+        std::fprintf(stderr, "%s: detected language %s; probabilities: %s\n", audio.c_str(), result->language.c_str(),
+                     line.c_str());
+      }
       std::fprintf(stderr, "%s: %zu segments, language %s, %.2f s\n", audio.c_str(), result->segments.size(),
                    result->language.c_str(), SecondsSince(start));
     }

@@ -22,31 +22,6 @@ std::vector<int> BuildInitialTokens(const std::vector<int>& prompt, const std::v
   return tokens;
 }
 
-int SelectNextToken(std::span<const float> logits, double temperature, std::mt19937_64* rng) {
-  if (temperature == 0.0 || rng == nullptr) {
-    // torch.argmax returns the first index of the maximum.
-    return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  }
-  // Categorical(logits=logits / T).sample(): softmax in double, then inverse-CDF sampling.
-  float max_logit = -std::numeric_limits<float>::infinity();
-  for (float v : logits) max_logit = std::max(max_logit, v);
-  std::vector<double> cumulative(logits.size());
-  double total = 0.0;
-  for (size_t i = 0; i < logits.size(); ++i) {
-    total += std::exp((static_cast<double>(logits[i]) - max_logit) / temperature);
-    cumulative[i] = total;
-  }
-  const double u = std::uniform_real_distribution<double>(0.0, total)(*rng);
-  const size_t index = std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin();
-  // u < total, so index < size unless rounding put u at the very top: take the last token with
-  // nonzero probability then.
-  if (index < logits.size()) return static_cast<int>(index);
-  for (size_t i = logits.size(); i-- > 0;) {
-    if (logits[i] != -std::numeric_limits<float>::infinity()) return static_cast<int>(i);
-  }
-  return 0;
-}
-
 Result<DecodingPlan> PlanDecoding(const DecodingOptions& options, const Tokenizer& tokenizer,
                                   const HParams& hparams) {
   const std::string language = options.language.empty() ? "en" : options.language;
@@ -65,6 +40,17 @@ Result<DecodingPlan> PlanDecoding(const DecodingOptions& options, const Tokenize
     }
     if (options.task == "translate") return InvalidArgument("task 'translate' needs a multilingual model");
   }
+  // DecodingTask._verify_options.
+  if (options.beam_size && options.best_of) return InvalidArgument("beam_size and best_of can't be given together");
+  if (options.temperature == 0 && options.best_of) {
+    return InvalidArgument("best_of with greedy sampling (T=0) is not compatible");
+  }
+  if (options.patience && !options.beam_size) return InvalidArgument("patience requires beam_size to be given");
+  if (options.length_penalty && !(*options.length_penalty >= 0 && *options.length_penalty <= 1)) {
+    return InvalidArgument("length_penalty (alpha) should be a value between 0 and 1");
+  }
+  if (options.best_of && *options.best_of < 1) return InvalidArgument("best_of must be >= 1");
+  if (options.beam_size) return InvalidArgument("beam_size: beam search is not yet implemented");
   const int n_ctx = hparams.n_text_ctx;
   if (options.sample_len < 0 || options.sample_len > n_ctx) {
     return InvalidArgument("sample_len " + std::to_string(options.sample_len) + " is outside [0, n_text_ctx = " +
@@ -80,6 +66,7 @@ Result<DecodingPlan> PlanDecoding(const DecodingOptions& options, const Tokenize
   plan.sot_index = static_cast<int>(
       std::find(plan.initial_tokens.begin(), plan.initial_tokens.end(), tokenizer.sot()) - plan.initial_tokens.begin());
   plan.sample_len = options.sample_len > 0 ? options.sample_len : n_ctx / 2;
+  plan.n_group = options.beam_size.value_or(options.best_of.value_or(1));
 
   const SpecialTokenIds ids = SpecialTokenIdsOf(tokenizer);
   Result<std::vector<int>> suppress = ParseSuppressTokens(options.suppress_tokens, tokenizer.NonSpeechTokens(), ids);
@@ -90,13 +77,15 @@ Result<DecodingPlan> PlanDecoding(const DecodingOptions& options, const Tokenize
   return plan;
 }
 
-WindowDecoder::WindowDecoder(const ModelWeights& weights, const Tokenizer& tokenizer, const OpContext& ctx)
-    : weights_(weights), tokenizer_(tokenizer), ctx_(ctx), ids_(SpecialTokenIdsOf(tokenizer)) {
+WindowDecoder::WindowDecoder(const ModelWeights& weights, const Tokenizer& tokenizer, const OpContext& ctx,
+                             std::unique_ptr<DecoderRows> rows)
+    : weights_(weights),
+      tokenizer_(tokenizer),
+      ctx_(ctx),
+      ids_(SpecialTokenIdsOf(tokenizer)),
+      rows_(rows ? std::move(rows) : MakeSingleRowDecoder(weights, ctx)) {
   const HParams& hp = weights.hparams;
-  InitDecoderState(hp, &state_);
   audio_features_.resize(static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state);
-  logits_.resize(hp.n_vocab);
-  logprobs_.resize(hp.n_vocab);
 }
 
 void WindowDecoder::EncodeWindow(const float* mel_window) {
@@ -105,94 +94,149 @@ void WindowDecoder::EncodeWindow(const float* mel_window) {
   if (ctx_.profiler) ctx_.profiler->BeginCall("encoder");
   RunEncoder(weights_, ctx_, mel_window, &encoder_scratch_, audio_features_.data());
   if (ctx_.profiler) ctx_.profiler->SetSection("decoder");
-  SetAudioFeatures(weights_, ctx_, audio_features_.data(), &state_);
+  rows_->SetWindow(audio_features_.data());
   has_window_ = true;
 }
 
-void WindowDecoder::Forward(const int* tokens, int n_tokens) {
-  static_assert(sizeof(int) == sizeof(int32_t));
-  if (ctx_.profiler) ctx_.profiler->BeginCall("decoder");
-  RunDecoder(weights_, ctx_, &state_, reinterpret_cast<const int32_t*>(tokens), n_tokens, /*all_logits=*/false,
-             logits_.data());
+void WindowDecoder::RunRows(const DecodingPlan& plan, TokenDecoder* decoder, std::vector<DecodingRow>* rows,
+                            double* no_speech_prob) {
+  const HParams& hp = weights_.hparams;
+  const int n_rows = static_cast<int>(rows->size());
+  const int n_vocab = hp.n_vocab;
+  logits_.resize(static_cast<size_t>(n_rows) * n_vocab);
+  rows_->Begin(n_rows);
+  for (DecodingRow& row : *rows) row = DecodingRow{plan.initial_tokens, 0.0f};
+
+  // The first forward pass covers all initial tokens; no_speech_prob is read at the sot
+  // position. Splitting the pass after sot costs nothing extra (the KV cache continues) and
+  // avoids computing logits for every initial position.
+  std::vector<int> step_tokens;
+  auto feed = [&](int begin, int count) {
+    step_tokens.clear();
+    for (const DecodingRow& row : *rows) {
+      step_tokens.insert(step_tokens.end(), row.tokens.begin() + begin, row.tokens.begin() + begin + count);
+    }
+    rows_->Forward(step_tokens, count, logits_);
+  };
+  const int n_initial = static_cast<int>(plan.initial_tokens.size());
+  const int n_through_sot = plan.sot_index + 1;
+  feed(0, n_through_sot);
+  // probs_at_sot = logits[:, sot_index].float().softmax(-1); the value is a float32, equal for
+  // every row (same tokens, same window).
+  *no_speech_prob = SoftmaxAtFloat32(std::span<const float>(logits_).first(n_vocab), ids_.no_speech);
+  if (n_through_sot < n_initial) feed(n_through_sot, n_initial - n_through_sot);
+
+  std::vector<int> source_rows(n_rows);
+  for (int i = 0; i < plan.sample_len; ++i) {
+    if (i > 0) feed(static_cast<int>((*rows)[0].tokens.size()) - 1, 1);
+    for (int r = 0; r < n_rows; ++r) {
+      const std::span<float> row_logits = std::span<float>(logits_).subspan(static_cast<size_t>(r) * n_vocab, n_vocab);
+      for (const auto& filter : plan.filters) filter->Apply(row_logits, (*rows)[r].tokens);
+    }
+    for (int r = 0; r < n_rows; ++r) source_rows[r] = r;
+    const bool completed = decoder->Update(logits_, n_vocab, rows, &source_rows);
+    for (int r = 0; r < n_rows; ++r) {
+      if (source_rows[r] != r) {
+        rows_->Rearrange(source_rows);
+        break;
+      }
+    }
+    // `if completed or tokens.shape[-1] > self.n_ctx: break`: the token that overflows the
+    // context is kept but never fed back.
+    if (completed || static_cast<int>((*rows)[0].tokens.size()) > hp.n_text_ctx) break;
+  }
 }
 
 Result<DecodingResult> WindowDecoder::Decode(const DecodingOptions& options, std::mt19937_64* rng) {
   assert(has_window_ && "EncodeWindow before Decode");
-  const HParams& hp = weights_.hparams;
-  Result<DecodingPlan> planned = PlanDecoding(options, tokenizer_, hp);
+  Result<DecodingPlan> planned = PlanDecoding(options, tokenizer_, weights_.hparams);
   if (!planned.ok()) return planned.status();
   const DecodingPlan& plan = planned.value();
   if (options.temperature > 0 && rng == nullptr) {
     return InvalidArgument("sampling at temperature > 0 needs a random generator");
   }
+  // One generator per row, seeded from the caller's: a row's draws never depend on the others,
+  // so the candidates are the same batched or one row at a time.
+  std::vector<std::mt19937_64> row_rngs;
+  if (options.temperature > 0) {
+    for (int r = 0; r < plan.n_group; ++r) row_rngs.emplace_back((*rng)());
+  }
 
-  std::vector<int> tokens = plan.initial_tokens;
-  state_.n_past = 0;  // a fresh sequence over the same window's cross-attention K/V
-
-  // The first forward pass covers all initial tokens; no_speech_prob is read at the sot
-  // position. Splitting the pass after sot costs nothing extra (the KV cache continues) and
-  // avoids computing logits for every initial position.
   double no_speech_prob = std::numeric_limits<double>::quiet_NaN();
-  const int n_initial = static_cast<int>(tokens.size());
-  const int n_through_sot = plan.sot_index + 1;
-  Forward(tokens.data(), n_through_sot);
-  {
-    // probs_at_sot = logits[:, sot_index].float().softmax(-1); the value is a float32.
-    float max_logit = -std::numeric_limits<float>::infinity();
-    for (float v : logits_) max_logit = std::max(max_logit, v);
-    double sum = 0.0;
-    for (float v : logits_) sum += std::exp(static_cast<double>(v - max_logit));
-    const float p = static_cast<float>(std::exp(static_cast<double>(logits_[ids_.no_speech] - max_logit)) / sum);
-    no_speech_prob = p;
-  }
-  if (n_through_sot < n_initial) Forward(tokens.data() + n_through_sot, n_initial - n_through_sot);
-
-  // GreedyDecoder keeps sum_logprobs in a float32 tensor.
-  float sum_logprobs = 0.0f;
-  for (int i = 0; i < plan.sample_len; ++i) {
-    if (i > 0) Forward(&tokens.back(), 1);
-    for (const auto& filter : plan.filters) filter->Apply(logits_, tokens);
-    const int next = SelectNextToken(logits_, options.temperature, rng);
-    // The log-probability is taken from the filtered logits (F.log_softmax(logits.float())).
-    LogSoftmaxFloat32(logits_, logprobs_.data());
-    sum_logprobs += logprobs_[next];
-    tokens.push_back(next);
-    // `if completed or tokens.shape[-1] > self.n_ctx: break`: the token that overflows the
-    // context is kept but never fed back.
-    if (next == ids_.eot || static_cast<int>(tokens.size()) > hp.n_text_ctx) break;
+  std::vector<DecodedSequence> candidates;
+  if (plan.n_group <= rows_->max_rows()) {
+    GreedyDecoder decoder(options.temperature, ids_.eot, std::move(row_rngs));
+    std::vector<DecodingRow> rows(plan.n_group);
+    RunRows(plan, &decoder, &rows, &no_speech_prob);
+    candidates = decoder.Finalize(rows, plan.sample_begin);
+  } else {
+    // Sampled rows are independent: decode them one after another with the rows the model has.
+    for (int r = 0; r < plan.n_group; ++r) {
+      std::vector<std::mt19937_64> one;
+      if (!row_rngs.empty()) one.push_back(row_rngs[r]);
+      GreedyDecoder decoder(options.temperature, ids_.eot, std::move(one));
+      std::vector<DecodingRow> rows(1);
+      RunRows(plan, &decoder, &rows, &no_speech_prob);
+      std::vector<DecodedSequence> c = decoder.Finalize(rows, plan.sample_begin);
+      candidates.push_back(std::move(c[0]));
+    }
   }
 
+  const size_t best = MaximumLikelihoodRanker(options.length_penalty).Rank(candidates);
   DecodingResult result;
   result.language = tokenizer_.multilingual() ? (options.language.empty() ? "en" : options.language) : "en";
-  // t[sample_begin : first eot] (finalize pads an eot when none was sampled).
-  auto sampled_end = std::find(tokens.begin() + plan.sample_begin, tokens.end(), ids_.eot);
-  result.tokens.assign(tokens.begin() + plan.sample_begin, sampled_end);
+  result.tokens = std::move(candidates[best].tokens);
   // Tokenizer.decode shows specials other than timestamps as text; python turns the bytes into
   // a str with errors="replace" before strip().
   result.text = std::string(StripPythonWhitespace(ReplaceInvalidUtf8(tokenizer_.DecodeWithSpecials(result.tokens))));
-  // avg_logprob = sum_logprobs / (len(tokens) + 1) (MaximumLikelihoodRanker with no length
-  // penalty), in double after .tolist().
-  result.avg_logprob = static_cast<double>(sum_logprobs) / static_cast<double>(result.tokens.size() + 1);
+  // avg_logprob = sum_logprobs / (len(tokens) + 1), in double after .tolist().
+  result.avg_logprob = candidates[best].sum_logprob / static_cast<double>(result.tokens.size() + 1);
   result.no_speech_prob = no_speech_prob;
   result.temperature = options.temperature;
   result.compression_ratio = CompressionRatio(result.text);
   return result;
 }
 
-Result<std::string> WindowDecoder::DetectLanguage() {
+Result<LanguageDetection> WindowDecoder::DetectLanguage(const std::vector<std::string>& candidates) {
   assert(has_window_ && "EncodeWindow before DetectLanguage");
   if (!tokenizer_.multilingual()) return InvalidArgument("an English-only model cannot detect the language");
-  state_.n_past = 0;
-  const int sot = ids_.sot;
-  Forward(&sot, 1);
-  // All non-language tokens are masked; the argmax over the rest (first maximum on ties).
-  int best = -1;
-  for (int token : tokenizer_.AllLanguageTokens()) {
-    if (best < 0 || logits_[token] > logits_[best]) best = token;
+  std::vector<int> allowed;
+  if (candidates.empty()) {
+    allowed = tokenizer_.AllLanguageTokens();
+  } else {
+    for (const std::string& code : candidates) {
+      const int token = tokenizer_.LanguageToken(code);
+      if (token < 0) return InvalidArgument("candidate language '" + code + "' is not one of this model's languages");
+      allowed.push_back(token);
+    }
+    std::sort(allowed.begin(), allowed.end());
+    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
   }
-  state_.n_past = 0;
-  if (best < 0) return InvalidArgument("the vocabulary has no language tokens");
-  return tokenizer_.LanguageCode(best);
+  if (allowed.empty()) return InvalidArgument("the vocabulary has no language tokens");
+  const int n_vocab = weights_.hparams.n_vocab;
+  logits_.resize(n_vocab);
+  rows_->Begin(1);
+  const int sot = ids_.sot;
+  rows_->Forward(std::span<const int>(&sot, 1), 1, std::span<float>(logits_).first(n_vocab));
+  // Every other token is masked to -inf; the argmax (first maximum) and softmax over the rest,
+  // the softmax in torch's float32 order (-inf entries add exact zeros).
+  std::vector<float> masked(n_vocab, -std::numeric_limits<float>::infinity());
+  for (int token : allowed) masked[token] = logits_[token];
+  float max_value = -std::numeric_limits<float>::infinity();
+  int best = allowed[0];
+  for (int token : allowed) {
+    if (masked[token] > max_value) {
+      max_value = masked[token];
+      best = token;
+    }
+  }
+  const float inverse_sum = 1.0f / TorchExpSumFloat32(masked, max_value);
+  LanguageDetection out;
+  out.language = tokenizer_.LanguageCode(best);
+  for (int token : allowed) {
+    out.probs.emplace_back(tokenizer_.LanguageCode(token), std::exp(masked[token] - max_value) * inverse_sum);
+  }
+  return out;
 }
 
 }  // namespace wisp

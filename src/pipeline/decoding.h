@@ -1,29 +1,37 @@
-// One 30-s window decoded as openai-whisper's DecodingTask does with the greedy decoder (no
-// beam search, no best_of): initial tokens, the logit filters, argmax at temperature 0 or a
-// sample from softmax(logits / T) otherwise, and the DecodingResult statistics.
+// One 30-s window decoded as openai-whisper's DecodingTask does: initial tokens, the logit
+// filters, a group of rows (best_of samples at T > 0, one greedy row at T = 0, beam_size beams
+// once beam search lands) driven by a TokenDecoder, the MaximumLikelihoodRanker's choice among
+// the candidates, and the DecodingResult statistics.
 #pragma once
 #include <memory>
 #include <optional>
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/decoder.h"
 #include "model/encoder.h"
 #include "model/weights.h"
 #include "ops/ops.h"
+#include "pipeline/decoder_rows.h"
 #include "pipeline/logit_filters.h"
+#include "pipeline/token_decoder.h"
 #include "pipeline/tokenizer.h"
 #include "util/status.h"
 
 namespace wisp {
 
-// The subset of openai-whisper's DecodingOptions a greedy decode uses.
+// openai-whisper's DecodingOptions for one window (no prefix, fp16 or lang_id task).
 struct DecodingOptions {
   std::string task = "transcribe";
-  std::string language = "en";  // empty: "en" (DecodingTask: options.language or "en")
+  std::string language = "en";  // a code; empty: "en" (DecodingTask: options.language or "en")
   double temperature = 0.0;
+  std::optional<int> best_of;            // rows sampled at T > 0 (unset: 1)
+  std::optional<int> beam_size;          // beams at T = 0 (not implemented yet)
+  std::optional<double> patience;
+  std::optional<double> length_penalty;  // of the MaximumLikelihoodRanker
   int sample_len = 0;  // 0: n_text_ctx / 2
   std::vector<int> prompt;  // previous-context tokens; only the last n_text_ctx / 2 - 1 are used
   std::string suppress_tokens = "-1";
@@ -47,10 +55,6 @@ struct DecodingResult {
 std::vector<int> BuildInitialTokens(const std::vector<int>& prompt, const std::vector<int>& sot_sequence,
                                     int sot_prev, int n_text_ctx);
 
-// GreedyDecoder's choice of the next token from filtered logits: the first maximum at
-// temperature 0 (torch.argmax), else a draw from softmax(logits / temperature) using rng.
-int SelectNextToken(std::span<const float> logits, double temperature, std::mt19937_64* rng);
-
 // Everything a decode of one window needs that follows from the options alone; validated once
 // so errors surface before any model work.
 struct DecodingPlan {
@@ -58,46 +62,60 @@ struct DecodingPlan {
   int sample_begin = 0;  // len(initial_tokens)
   int sot_index = 0;     // initial_tokens.index(sot)
   int sample_len = 0;
+  int n_group = 1;       // beam_size or best_of or 1
   std::vector<std::unique_ptr<LogitFilter>> filters;
 };
 
 // Errors: unknown language for this vocabulary, a language other than "en" or the translate task
 // on an English-only model, an unknown task, sample_len outside [0, n_text_ctx], bad
-// suppress_tokens.
+// suppress_tokens, and DecodingTask._verify_options' refusals: beam_size with best_of, best_of at
+// temperature 0, patience without beam_size, length_penalty outside [0, 1]; beam search itself is
+// refused as not yet implemented.
 Result<DecodingPlan> PlanDecoding(const DecodingOptions& options, const Tokenizer& tokenizer,
                                   const HParams& hparams);
 
+// detect_language's outcome: the most probable language and every candidate's probability
+// (softmax over the language tokens' logits after <|startoftranscript|>), in token order.
+struct LanguageDetection {
+  std::string language;
+  std::vector<std::pair<std::string, double>> probs;
+};
+
 // Per-stream decoding state over shared weights: the encoder output of the current window, the
-// decoder's KV cache and scratch. Not thread-safe; one per concurrent stream.
+// decoder rows' KV caches and scratch. Not thread-safe; one per concurrent stream.
 class WindowDecoder {
  public:
-  WindowDecoder(const ModelWeights& weights, const Tokenizer& tokenizer, const OpContext& ctx);
+  // rows: the model side (null: MakeSingleRowDecoder). Groups wider than rows->max_rows() are
+  // decoded one row at a time when the decoder's rows are independent (sampling).
+  WindowDecoder(const ModelWeights& weights, const Tokenizer& tokenizer, const OpContext& ctx,
+                std::unique_ptr<DecoderRows> rows = nullptr);
 
-  // Runs the encoder on an (n_mels, 3000) window and the cross-attention projections; every
-  // Decode / DetectLanguage call until the next EncodeWindow decodes this window.
+  // Runs the encoder on an (n_mels, 3000) window; every Decode / DetectLanguage call until the
+  // next EncodeWindow decodes this window.
   void EncodeWindow(const float* mel_window);
 
-  // DecodingTask.run for the current window at options.temperature. rng is used only when the
-  // temperature is > 0 (may be null at 0).
+  // DecodingTask.run for the current window at options.temperature. At T > 0 every row samples
+  // from its own generator seeded by one draw from rng (may be null at T = 0).
   Result<DecodingResult> Decode(const DecodingOptions& options, std::mt19937_64* rng);
 
-  // openai-whisper's detect_language on the current window: the language token with the
-  // highest logit after <|startoftranscript|>, as its code. Requires a multilingual model.
-  Result<std::string> DetectLanguage();
+  // openai-whisper's detect_language on the current window: the language tokens' softmax after
+  // <|startoftranscript|>, restricted to candidates (codes) when not empty. Requires a
+  // multilingual model.
+  Result<LanguageDetection> DetectLanguage(const std::vector<std::string>& candidates = {});
 
  private:
-  // Appends tokens to the KV cache and leaves the logits of the last one in logits_.
-  void Forward(const int* tokens, int n_tokens);
+  // One group decode (DecodingTask._main_loop + finalize) of rows.size() rows.
+  void RunRows(const DecodingPlan& plan, TokenDecoder* decoder, std::vector<DecodingRow>* rows,
+               double* no_speech_prob);
 
   const ModelWeights& weights_;
   const Tokenizer& tokenizer_;
   OpContext ctx_;
   SpecialTokenIds ids_;
+  std::unique_ptr<DecoderRows> rows_;
   EncoderScratch encoder_scratch_;
-  DecoderState state_;
   std::vector<float> audio_features_;
-  std::vector<float> logits_;
-  std::vector<float> logprobs_;
+  std::vector<float> logits_;  // n_rows x n_vocab
   bool has_window_ = false;
 };
 

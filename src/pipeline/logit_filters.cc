@@ -44,13 +44,39 @@ SpecialTokenIds SpecialTokenIdsOf(const Tokenizer& tokenizer) {
   return ids;
 }
 
+float TorchExpSumFloat32(std::span<const float> x, float max_value) {
+  constexpr size_t kLanes = 8;
+  const size_t n = x.size();
+  float acc[kLanes] = {};
+  size_t d = 0;
+  if (n < kLanes) {
+    // vec_reduce_all(red, map(loadu(data, n)), n): the valid lanes summed in order.
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) sum = i == 0 ? std::exp(x[0] - max_value) : sum + std::exp(x[i] - max_value);
+    return sum;
+  }
+  for (size_t l = 0; l < kLanes; ++l) acc[l] = std::exp(x[l] - max_value);
+  for (d = kLanes; d + kLanes <= n; d += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) acc[l] += std::exp(x[d + l] - max_value);
+  }
+  for (size_t l = 0; d + l < n; ++l) acc[l] += std::exp(x[d + l] - max_value);  // Vec::set(acc, acc + v, n - d)
+  for (size_t l = 0; l < 4; ++l) acc[l] += acc[l + 4];
+  for (size_t l = 0; l < 2; ++l) acc[l] += acc[l + 2];
+  return acc[0] + acc[1];
+}
+
 void LogSoftmaxFloat32(std::span<const float> x, float* out) {
   float max_value = kNegInf;
   for (float v : x) max_value = std::max(max_value, v);
-  double sum = 0.0;
-  for (float v : x) sum += std::exp(static_cast<double>(v - max_value));
-  const float log_sum = static_cast<float>(std::log(sum));
+  const float log_sum = std::log(TorchExpSumFloat32(x, max_value));
   for (size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - max_value) - log_sum;
+}
+
+float SoftmaxAtFloat32(std::span<const float> x, size_t index) {
+  float max_value = kNegInf;
+  for (float v : x) max_value = std::max(max_value, v);
+  const float inverse_sum = 1.0f / TorchExpSumFloat32(x, max_value);
+  return std::exp(x[index] - max_value) * inverse_sum;
 }
 
 SuppressBlankFilter::SuppressBlankFilter(std::vector<int> blank_tokens, int eot, int sample_begin)

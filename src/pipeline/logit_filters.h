@@ -76,8 +76,9 @@ class SuppressTokensFilter : public LogitFilter {
 //  5. if log(sum of probabilities of the timestamps) > the largest log-probability of any
 //     other token, every id below timestamp_begin (text, eot, specials) is suppressed.
 // Rule 5 uses float32 log-probabilities of the logits as rules 1-4 left them (the official
-// computes F.log_softmax(logits.float())); the exp sums are accumulated in double, which can
-// differ from torch's float32 vectorised sums only in the last bit, i.e. on exact ties.
+// computes F.log_softmax(logits.float())) in torch's summation order (LogSoftmaxFloat32); the
+// logsumexp over the timestamps is accumulated in double, which can differ from torch's only on
+// exact ties.
 class TimestampRulesFilter : public LogitFilter {
  public:
   TimestampRulesFilter(const SpecialTokenIds& ids, int sample_begin, std::optional<int> max_initial_timestamp_index);
@@ -89,9 +90,24 @@ class TimestampRulesFilter : public LogitFilter {
   std::optional<int> max_initial_timestamp_index_;
 };
 
-// F.log_softmax(x.float()) as torch's CPU kernel orders it: out[i] = (x[i] - max) - log(sum),
-// in float32, with the exp sum accumulated in double. All -inf input gives NaN, as in torch.
+// sum(exp(x - max_value)) in float32 exactly as torch's CPU kernels for softmax and log_softmax
+// over the last dimension order it (ATen SoftMaxKernel.cpp, vec::map_reduce_all with
+// Vectorized<float> of 8 lanes, the width of torch's AVX2 and default builds): lane l
+// accumulates x[l], x[l + 8], ... in float32, a partial last vector updates only its valid
+// lanes, and the 8 lanes are folded pairwise (0-3 + 4-7, then 0-1 + 2-3, then 0 + 1), as
+// vec_reduce_all's AVX2 shuffle sequence does. The order matters: the lane holding the maximum
+// (exp = 1) swallows terms below its half ulp, so torch's sum is systematically a little low,
+// and a sum in double puts every log-probability of a 51864-token vocabulary ~2e-5 below the
+// official's (openai-whisper's avg_logprob is a sum of these).
+float TorchExpSumFloat32(std::span<const float> x, float max_value);
+
+// F.log_softmax(x.float()) as torch's CPU kernel computes it: out[i] = (x[i] - max) - log(sum)
+// in float32, the sum from TorchExpSumFloat32. All -inf input gives NaN, as in torch.
 void LogSoftmaxFloat32(std::span<const float> x, float* out);
+
+// x.float().softmax(-1)[index] as torch's CPU kernel computes it: exp(x[index] - max) times the
+// float32 reciprocal of TorchExpSumFloat32 (openai-whisper's no_speech_prob).
+float SoftmaxAtFloat32(std::span<const float> x, size_t index);
 
 // The ids SuppressTokens receives, as DecodingTask._get_suppress_tokens builds them from the
 // option string: comma-separated ids, "-1" standing for the non-speech set, plus transcribe,

@@ -234,7 +234,18 @@ std::string RenderJson(const TranscriptionResult& result, const WriterOptions& o
     }
     out += "}";
   }
-  out += "], \"language\": " + JsonStringAscii(ReplaceInvalidUtf8(result.language)) + "}";
+  out += "], \"language\": " + JsonStringAscii(ReplaceInvalidUtf8(result.language));
+  // wisp's addition, only when the language was detected (the official's result has no such
+  // key; with a given language the file stays byte-identical): every candidate's probability.
+  if (!result.language_probs.empty()) {
+    out += ", \"language_probs\": {";
+    for (size_t i = 0; i < result.language_probs.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += JsonStringAscii(result.language_probs[i].first) + ": " + PythonFloatRepr(result.language_probs[i].second);
+    }
+    out += "}";
+  }
+  out += "}";
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pipeline/languages.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
 
@@ -22,28 +23,95 @@ std::vector<int> PythonTail(std::span<const int> list, int64_t k) {
   return std::vector<int>(list.begin() + begin, list.end());
 }
 
-// The language decode() will use. A given code is checked later by PlanDecoding (one place
-// for those errors); an empty one is "en" on an English-only model and otherwise detected from
-// pad_or_trim(mel, N_FRAMES): the first 30 s of the padded spectrogram.
+// The language decode() will use. A given code or name is normalised to its code; an empty one
+// is "en" on an English-only model and otherwise detected from pad_or_trim(mel, N_FRAMES): the
+// first 30 s of the padded spectrogram, among the candidates when there are any.
 Result<std::string> ResolveLanguage(const TranscribeOptions& options, const Tokenizer& tokenizer,
-                                    const LogMelSpectrogram& mel, WindowDecoder* decoder, std::vector<float>* window) {
-  if (!options.language.empty()) return options.language;
+                                    const LogMelSpectrogram& mel, WindowDecoder* decoder, std::vector<float>* window,
+                                    TranscriptionResult* out) {
+  if (!options.language.empty()) return NormalizeLanguage(options.language);
   if (!tokenizer.multilingual()) return std::string("en");
   mel.Window(0, std::min<int64_t>(kWindowFrames, mel.total_frames()), window->data());
   decoder->EncodeWindow(window->data());
-  return decoder->DetectLanguage();
+  std::vector<std::string> candidates;
+  for (const std::string& c : options.language_candidates) candidates.push_back(NormalizeLanguage(c));
+  Result<LanguageDetection> detected = decoder->DetectLanguage(candidates);
+  if (!detected.ok()) return detected.status();
+  out->language_probs = std::move(detected->probs);
+  return detected->language;
 }
 
 }  // namespace
 
+TranscribeState TranscribeState::Start(const TranscribeOptions& options,
+                                       const std::vector<int>& initial_prompt_tokens, int64_t content_frames) {
+  TranscribeState st;
+  // seek_points = [round(ts * FRAMES_PER_SECOND) for ts in clip_timestamps] (round half to even).
+  std::vector<int64_t> points;
+  for (double t : options.clip_timestamps) points.push_back(static_cast<int64_t>(std::nearbyint(t * 100.0)));
+  if (points.empty()) points.push_back(0);
+  if (points.size() % 2 == 1) points.push_back(content_frames);
+  for (size_t i = 0; i + 1 < points.size(); i += 2) st.clips.emplace_back(points[i], points[i + 1]);
+  st.seek = st.clips[0].first;
+  st.initial_prompt_tokens = initial_prompt_tokens;
+  st.all_tokens = initial_prompt_tokens;
+  st.rng.seed(options.seed);
+  return st;
+}
+
+bool TranscribeState::NextWindow() {
+  while (clip_index < clips.size()) {
+    const auto [clip_start, clip_end] = clips[clip_index];
+    if (seek < clip_start) seek = clip_start;
+    if (seek >= clip_end) {
+      ++clip_index;
+      if (clip_index < clips.size()) seek = clips[clip_index].first;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+int64_t TranscribeState::WindowFrames(int64_t content_frames) const {
+  return std::min({static_cast<int64_t>(kWindowFrames), content_frames - seek, clips[clip_index].second - seek});
+}
+
+std::vector<int> TranscribeState::Prompt(bool carry_initial_prompt, int n_text_ctx) const {
+  if (!carry_initial_prompt) return std::vector<int>(all_tokens.begin() + prompt_reset_since, all_tokens.end());
+  // nignored = max(len(initial_prompt_tokens), prompt_reset_since); remaining_prompt_length =
+  // n_text_ctx // 2 - 1 - len(initial_prompt_tokens);
+  // prompt = initial_prompt_tokens + all_tokens[nignored:][-remaining_prompt_length:]
+  const size_t ignored = std::max(initial_prompt_tokens.size(), prompt_reset_since);
+  const int64_t remaining = static_cast<int64_t>(n_text_ctx / 2 - 1) - static_cast<int64_t>(initial_prompt_tokens.size());
+  std::vector<int> prompt = initial_prompt_tokens;
+  const std::vector<int> rest =
+      PythonTail(std::span<const int>(all_tokens).subspan(std::min(ignored, all_tokens.size())), remaining);
+  prompt.insert(prompt.end(), rest.begin(), rest.end());
+  return prompt;
+}
+
+void TranscribeState::FinishWindow(double temperature, bool condition_on_previous_text) {
+  last_temperature = temperature;
+  // Do not feed the prompt tokens if a high temperature was used.
+  if (!condition_on_previous_text || temperature > 0.5) prompt_reset_since = all_tokens.size();
+}
+
 Result<DecodingResult> DecodeWithFallback(WindowDecoder* decoder, const DecodingOptions& base_options,
-                                          std::span<const double> temperatures, const TranscribeOptions& thresholds,
-                                          std::mt19937_64* rng) {
-  if (temperatures.empty()) return InvalidArgument("no temperature to decode at");
+                                          const TranscribeOptions& thresholds, std::mt19937_64* rng) {
+  if (thresholds.temperatures.empty()) return InvalidArgument("no temperature to decode at");
   Result<DecodingResult> result = InvalidArgument("unreachable");
-  for (double t : temperatures) {
+  for (double t : thresholds.temperatures) {
     DecodingOptions options = base_options;
     options.temperature = t;
+    if (t > 0) {
+      // disable beam_size and patience when t > 0
+      options.best_of = thresholds.best_of;
+    } else {
+      // disable best_of when t == 0
+      options.beam_size = thresholds.beam_size;
+      options.patience = thresholds.patience;
+    }
     result = decoder->Decode(options, rng);
     if (!result.ok()) return result;
     const DecodingResult& r = result.value();
@@ -72,13 +140,13 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
     return InvalidArgument("the spectrogram has " + std::to_string(mel.n_mels()) + " mel bands, the model expects " +
                            std::to_string(hp.n_mels));
   }
-  if (!(options.temperature >= 0.0)) {
-    return InvalidArgument("temperature " + std::to_string(options.temperature) + " must be a number >= 0");
-  }
+  WISP_RETURN_IF_ERROR(options.ValidateForModel(tokenizer));
 
+  // Every window's options but temperature, prompt and the group (set per attempt).
   DecodingOptions decode_options;
   decode_options.task = options.task;
-  decode_options.language = options.language;  // empty validates as "en"; detection comes later
+  decode_options.language = NormalizeLanguage(options.language);  // empty validates as "en"
+  decode_options.length_penalty = options.length_penalty;
   decode_options.sample_len = options.sample_len;
   decode_options.suppress_tokens = options.suppress_tokens;
   decode_options.suppress_blank = options.suppress_blank;
@@ -87,52 +155,34 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
   // Validate the options once, before the first (expensive) encoder pass.
   if (Result<DecodingPlan> plan = PlanDecoding(decode_options, tokenizer, hp); !plan.ok()) return plan.status();
 
-  WindowDecoder decoder(weights, tokenizer, ctx);
+  TranscriptionResult out;
+  WindowDecoder decoder(weights, tokenizer, ctx, MakeBatchedDecoderRows(weights, ctx));
   std::vector<float> window(static_cast<size_t>(hp.n_mels) * kWindowFrames);
-  Result<std::string> language = ResolveLanguage(options, tokenizer, mel, &decoder, &window);
+  Result<std::string> language = ResolveLanguage(options, tokenizer, mel, &decoder, &window, &out);
   if (!language.ok()) return language.status();
   decode_options.language = language.value();
+  out.language = language.value();
 
-  const std::vector<double> temperatures = {options.temperature};
-  std::mt19937_64 rng(options.seed);
   const int timestamp_begin = tokenizer.timestamp_begin();
   const int64_t content_frames = mel.content_frames();
-
-  std::vector<int> all_tokens;
-  TranscriptionResult out;
-  out.language = language.value();
-  size_t prompt_reset_since = 0;
-
   // initial_prompt_tokens = tokenizer.encode(" " + initial_prompt.strip())
   std::vector<int> initial_prompt_tokens;
   if (!options.initial_prompt.empty()) {
     initial_prompt_tokens = tokenizer.Encode(" " + std::string(StripPythonWhitespace(options.initial_prompt)));
-    all_tokens = initial_prompt_tokens;
   }
-  const int64_t remaining_prompt_length =
-      static_cast<int64_t>(hp.n_text_ctx / 2 - 1) - static_cast<int64_t>(initial_prompt_tokens.size());
+  TranscribeState state = TranscribeState::Start(options, initial_prompt_tokens, content_frames);
 
-  int64_t seek = 0;
-  while (seek < content_frames) {
+  while (state.NextWindow()) {
+    const int64_t seek = state.seek;
     const double time_offset = FramesToSeconds(seek);
-    const int64_t segment_size = std::min<int64_t>(kWindowFrames, content_frames - seek);
+    const int64_t segment_size = state.WindowFrames(content_frames);
+    if (segment_size <= 0) break;  // a clip that starts after the audio ends
     // mel[:, seek:seek + segment_size] padded with zeros to N_FRAMES.
     mel.Window(seek, segment_size, window.data());
     decoder.EncodeWindow(window.data());
+    decode_options.prompt = state.Prompt(options.carry_initial_prompt, hp.n_text_ctx);
 
-    if (options.carry_initial_prompt) {
-      const size_t ignored = std::max(initial_prompt_tokens.size(), prompt_reset_since);
-      std::vector<int> prompt = initial_prompt_tokens;
-      const std::vector<int> rest =
-          PythonTail(std::span<const int>(all_tokens).subspan(std::min(ignored, all_tokens.size())),
-                     remaining_prompt_length);
-      prompt.insert(prompt.end(), rest.begin(), rest.end());
-      decode_options.prompt = std::move(prompt);
-    } else {
-      decode_options.prompt.assign(all_tokens.begin() + prompt_reset_since, all_tokens.end());
-    }
-
-    Result<DecodingResult> decoded = DecodeWithFallback(&decoder, decode_options, temperatures, options, &rng);
+    Result<DecodingResult> decoded = DecodeWithFallback(&decoder, decode_options, options, &state.rng);
     if (!decoded.ok()) return decoded.status();
     const DecodingResult& result = decoded.value();
 
@@ -144,7 +194,7 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
         should_skip = false;
       }
       if (should_skip) {
-        seek += segment_size;  // fast-forward to the next segment boundary
+        state.seek += segment_size;  // fast-forward to the next segment boundary
         continue;
       }
     }
@@ -169,21 +219,18 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
         segment.text.clear();
         segment.tokens.clear();
       }
-      all_tokens.insert(all_tokens.end(), segment.tokens.begin(), segment.tokens.end());
+      state.all_tokens.insert(state.all_tokens.end(), segment.tokens.begin(), segment.tokens.end());
       if (options.on_segment) options.on_segment(segment);
       out.segments.push_back(std::move(segment));
     }
     // Under ApplyTimestampRules the last pair's timestamp is always > 0, so the advance is
     // positive; without_timestamps gives no pairs (advance = segment_size). The guard only
     // keeps a pathological token stream from looping forever.
-    seek += window_segments.seek_advance > 0 ? window_segments.seek_advance : segment_size;
-
-    if (!options.condition_on_previous_text || result.temperature > 0.5) {
-      // Do not feed the prompt tokens if a high temperature was used.
-      prompt_reset_since = all_tokens.size();
-    }
+    state.seek += window_segments.seek_advance > 0 ? window_segments.seek_advance : segment_size;
+    state.FinishWindow(result.temperature, options.condition_on_previous_text);
   }
 
+  const std::vector<int>& all_tokens = state.all_tokens;
   // tokenizer.decode(all_tokens[len(initial_prompt_tokens):]): timestamps dropped, other
   // specials (none survive the default suppression) as text.
   const std::vector<int> spoken(all_tokens.begin() + initial_prompt_tokens.size(), all_tokens.end());

@@ -1,13 +1,14 @@
-// openai-whisper's transcribe() (v20250625) at a fixed temperature: 30-s windows, seeking by
-// timestamp tokens, segments with start/end and the official statistics. Not reproduced:
-// word_timestamps (and so hallucination_silence_threshold, which needs them), clip_timestamps
-// other than the default whole file, beam search and best_of.
+// openai-whisper's transcribe() (v20250625): 30-s windows (within clip_timestamps), each decoded
+// with the temperature fallback, seeking by timestamp tokens, segments with start/end and the
+// official statistics. Not yet reproduced: word_timestamps (and so
+// hallucination_silence_threshold) and beam search, which TranscribeOptions::Validate refuses.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "audio/mel.h"
@@ -15,6 +16,7 @@
 #include "ops/ops.h"
 #include "pipeline/decoding.h"
 #include "pipeline/tokenizer.h"
+#include "pipeline/transcribe_options.h"
 #include "util/status.h"
 
 namespace wisp {
@@ -50,34 +52,45 @@ struct TranscriptionResult {
   std::string text;
   std::string language;
   std::vector<Segment> segments;
+  // Every candidate language's probability when the language was detected (token order);
+  // empty when it was given or the model is English-only.
+  std::vector<std::pair<std::string, double>> language_probs;
 };
 
-struct TranscribeOptions {
-  // Code as in whisper's LANGUAGES ("en", "de", ...). Empty: detected from the first 30 s on a
-  // multilingual model (openai-whisper's language=None), "en" on an English-only one.
-  std::string language = "en";
-  std::string task = "transcribe";  // or "translate"
-  double temperature = 0.0;
-  bool without_timestamps = false;
-  bool condition_on_previous_text = true;
-  bool suppress_blank = true;
-  std::string suppress_tokens = "-1";  // comma-separated ids; -1 = the non-speech set
-  double max_initial_timestamp = 1.0;
-  int sample_len = 0;  // 0: n_text_ctx / 2 (224)
-  std::string initial_prompt;  // empty: none (python's None; an empty python string is not reproduced)
-  bool carry_initial_prompt = false;  // prepend the initial prompt to every window's prompt
-  // The thresholds; NaN disables one (python's None).
-  double compression_ratio_threshold = 2.4;
-  double logprob_threshold = -1.0;
-  double no_speech_threshold = 0.6;
-  uint64_t seed = 0;  // of the generator that samples at temperature > 0
-  // Called with every segment as soon as its window is decoded (the official verbose print).
-  std::function<void(const Segment&)> on_segment;
+// transcribe()'s loop variables in one object, so that a streaming front end can keep feeding
+// windows through the same state: where the next window starts, the tokens so far (the prompt
+// source), the clip being decoded and the sampling generator.
+struct TranscribeState {
+  int64_t seek = 0;           // frame where the next window starts
+  size_t clip_index = 0;      // into clips
+  std::vector<std::pair<int64_t, int64_t>> clips;  // [start, end) frames (seek_clips)
+  std::vector<int> all_tokens;  // initial prompt tokens, then every segment's tokens
+  size_t prompt_reset_since = 0;  // all_tokens[prompt_reset_since:] prompts the next window
+  std::vector<int> initial_prompt_tokens;
+  double last_temperature = 0;  // of the last decoded window
+  std::mt19937_64 rng;
+
+  // seek_clips from the options' clip_timestamps (round(t * 100) frames; an odd count ends at
+  // content_frames; none is the whole file), seek at the first clip's start, the initial prompt
+  // as the first prompt.
+  static TranscribeState Start(const TranscribeOptions& options, const std::vector<int>& initial_prompt_tokens,
+                               int64_t content_frames);
+
+  // The official's clip bookkeeping at the top of its loop: moves seek into the current clip,
+  // past finished clips; false when every clip is done.
+  bool NextWindow();
+  // The frames of the window at seek: min(N_FRAMES, content_frames - seek, clip end - seek).
+  int64_t WindowFrames(int64_t content_frames) const;
+  // The prompt of the window at seek: all_tokens[prompt_reset_since:], or with
+  // carry_initial_prompt the initial prompt plus the tail of the rest that fits.
+  std::vector<int> Prompt(bool carry_initial_prompt, int n_text_ctx) const;
+  // After a window decoded at `temperature`: the prompt restarts when conditioning is off or
+  // the temperature was above 0.5.
+  void FinishWindow(double temperature, bool condition_on_previous_text);
 };
 
-// Errors: a spectrogram whose n_mels differs from the model's, a negative temperature, and the
-// option errors of PlanDecoding (unknown language code or task, language other than "en" or
-// translate on an English-only model, sample_len outside [0, n_text_ctx], bad suppress_tokens).
+// Errors: a spectrogram whose n_mels differs from the model's, and TranscribeOptions::
+// ValidateForModel's and PlanDecoding's refusals.
 Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokenizer& tokenizer,
                                        const OpContext& ctx, const LogMelSpectrogram& mel,
                                        const TranscribeOptions& options);
@@ -86,9 +99,8 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
 // temperature in turn until the result is neither too repetitive (compression ratio above its
 // threshold) nor too improbable (avg_logprob below its threshold), a likely-silent window
 // (no_speech_prob above its threshold with a low avg_logprob) never counting as a failure.
-// Transcribe passes the single temperature of its options.
+// As transcribe() does, best_of applies only at T > 0 and beam_size / patience only at T = 0.
 Result<DecodingResult> DecodeWithFallback(WindowDecoder* decoder, const DecodingOptions& base_options,
-                                          std::span<const double> temperatures, const TranscribeOptions& thresholds,
-                                          std::mt19937_64* rng);
+                                          const TranscribeOptions& options, std::mt19937_64* rng);
 
 }  // namespace wisp

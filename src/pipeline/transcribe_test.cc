@@ -18,6 +18,7 @@
 #include "model/ggml_loader.h"
 #include "model/ggml_writer.h"
 #include "pipeline/text_metrics.h"
+#include "util/thread_pool.h"
 
 namespace wisp {
 namespace {
@@ -81,6 +82,7 @@ class TranscribeTest : public ::testing::Test {
 TEST_F(TranscribeTest, SegmentsAreWellFormed) {
   ASSERT_EQ(mel_->content_frames(), 500);  // 5 s at 100 frames per second
   TranscribeOptions options;
+  options.temperatures = {0.0};  // one greedy pass (random weights would fall back to sampling)
   std::vector<int> streamed_ids;
   options.on_segment = [&](const Segment& s) { streamed_ids.push_back(s.id); };
   Result<TranscriptionResult> result = Run(options);
@@ -172,6 +174,9 @@ TEST_F(TranscribeTest, WithoutTimestampsOneSegmentPerWindow) {
   TranscribeOptions options;
   options.without_timestamps = true;
   options.sample_len = 30;
+  // Greedy: without the timestamp rules a sample at T > 0 may draw timestamp tokens (as in the
+  // official), which this test of the segment shape does not expect.
+  options.temperatures = {0.0};
   options.no_speech_threshold = std::nan("");  // never skip: the test is about the segment shape
   Result<TranscriptionResult> result = Run(options);
   ASSERT_TRUE(result.ok()) << result.status().message();
@@ -220,6 +225,71 @@ TEST_F(TranscribeTest, EmptyAudioGivesAnEmptyResult) {
   EXPECT_TRUE(r->segments.empty());
   EXPECT_EQ(r->text, "");
   EXPECT_EQ(r->language, "en");
+}
+
+// The default options (fallback tuple, best_of 5): random weights fail the thresholds, so every
+// window samples. Equal seeds give equal results whatever the thread count; another seed
+// samples differently.
+TEST_F(TranscribeTest, SeededSamplingIsDeterministicAcrossThreadCounts) {
+  TranscribeOptions options;
+  options.sample_len = 24;
+  options.seed = 42;
+  auto run = [&](int threads) {
+    ThreadPool pool(threads);
+    OpContext ctx;
+    ctx.pool = &pool;
+    return Transcribe(model_->weights, *tokenizer_, ctx, *mel_, options);
+  };
+  Result<TranscriptionResult> one = run(1);
+  Result<TranscriptionResult> two = run(2);
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_FALSE(one->segments.empty());
+  EXPECT_GT(one->segments[0].temperature, 0.0) << "random weights were expected to fall back";
+  ASSERT_EQ(one->segments.size(), two->segments.size());
+  for (size_t i = 0; i < one->segments.size(); ++i) {
+    EXPECT_EQ(one->segments[i].tokens, two->segments[i].tokens);
+    EXPECT_EQ(one->segments[i].temperature, two->segments[i].temperature);
+    EXPECT_EQ(one->segments[i].avg_logprob, two->segments[i].avg_logprob);
+  }
+  EXPECT_EQ(one->text, two->text);
+  options.seed = 43;
+  Result<TranscriptionResult> other = run(1);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->text, one->text);
+}
+
+// best_of rows batched (model/decoder_batch) or decoded one after another give the same
+// candidates, so the same result: each row samples from its own generator and the batched
+// logits equal the single-row ones bit for bit.
+TEST_F(TranscribeTest, BestOfBatchedEqualsOneRowAtATime) {
+  const HParams& hp = model_->weights.hparams;
+  std::vector<float> window(static_cast<size_t>(hp.n_mels) * kWindowFrames);
+  mel_->Window(0, mel_->content_frames(), window.data());
+  OpContext ctx;
+  DecodingOptions options;
+  options.temperature = 0.8;
+  options.best_of = 4;
+  options.sample_len = 20;
+  auto decode = [&](std::unique_ptr<DecoderRows> rows) {
+    WindowDecoder decoder(model_->weights, *tokenizer_, ctx, std::move(rows));
+    decoder.EncodeWindow(window.data());
+    std::mt19937_64 rng(5);
+    return decoder.Decode(options, &rng);
+  };
+  Result<DecodingResult> batched = decode(MakeBatchedDecoderRows(model_->weights, ctx));
+  Result<DecodingResult> single = decode(MakeSingleRowDecoder(model_->weights, ctx));
+  ASSERT_TRUE(batched.ok() && single.ok()) << batched.status().message() << single.status().message();
+  EXPECT_EQ(batched->tokens, single->tokens);
+  EXPECT_EQ(batched->avg_logprob, single->avg_logprob);
+  EXPECT_EQ(batched->no_speech_prob, single->no_speech_prob);
+  EXPECT_EQ(batched->temperature, 0.8);
+  // The decode-level refusals of DecodingTask._verify_options.
+  options.temperature = 0.0;
+  Result<DecodingResult> greedy_best_of = decode(nullptr);
+  ASSERT_FALSE(greedy_best_of.ok());
+  EXPECT_EQ(greedy_best_of.status().message(), "best_of with greedy sampling (T=0) is not compatible");
+  options.beam_size = 2;
+  EXPECT_EQ(decode(nullptr).status().message(), "beam_size and best_of can't be given together");
 }
 
 // PlanDecoding on the multilingual vocabulary (header only, no weights needed).

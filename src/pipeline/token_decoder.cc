@@ -1,0 +1,102 @@
+#include "pipeline/token_decoder.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+
+#include "pipeline/logit_filters.h"
+
+namespace wisp {
+
+int SelectNextToken(std::span<const float> logits, double temperature, std::mt19937_64* rng) {
+  if (temperature == 0.0 || rng == nullptr) {
+    // torch.argmax returns the first index of the maximum.
+    return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
+  // Categorical(logits=logits / T).sample(): softmax in double, then inverse-CDF sampling.
+  float max_logit = -std::numeric_limits<float>::infinity();
+  for (float v : logits) max_logit = std::max(max_logit, v);
+  std::vector<double> cumulative(logits.size());
+  double total = 0.0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    total += std::exp((static_cast<double>(logits[i]) - max_logit) / temperature);
+    cumulative[i] = total;
+  }
+  const double u = std::uniform_real_distribution<double>(0.0, total)(*rng);
+  const size_t index = std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin();
+  // u < total, so index < size unless rounding put u at the very top: take the last token with
+  // nonzero probability then.
+  if (index < logits.size()) return static_cast<int>(index);
+  for (size_t i = logits.size(); i-- > 0;) {
+    if (logits[i] != -std::numeric_limits<float>::infinity()) return static_cast<int>(i);
+  }
+  return 0;
+}
+
+GreedyDecoder::GreedyDecoder(double temperature, int eot, std::vector<std::mt19937_64> rngs)
+    : temperature_(temperature), eot_(eot), rngs_(std::move(rngs)) {}
+
+bool GreedyDecoder::Update(std::span<float> logits, int n_vocab, std::vector<DecodingRow>* rows,
+                           std::vector<int>* source_rows) {
+  assert(logits.size() == rows->size() * static_cast<size_t>(n_vocab));
+  assert(temperature_ == 0.0 || rngs_.size() >= rows->size());
+  logprobs_.resize(n_vocab);
+  bool completed = true;
+  for (size_t r = 0; r < rows->size(); ++r) {
+    DecodingRow& row = (*rows)[r];
+    // A finished row only repeats eot and adds nothing (next_tokens[tokens[:, -1] == eot] = eot);
+    // it draws nothing, so the other rows' generators never depend on it.
+    if (!row.tokens.empty() && row.tokens.back() == eot_) {
+      row.tokens.push_back(eot_);
+      continue;
+    }
+    const std::span<const float> row_logits = logits.subspan(r * n_vocab, n_vocab);
+    const int next = SelectNextToken(row_logits, temperature_, temperature_ > 0 ? &rngs_[r] : nullptr);
+    // log_softmax of the filtered logits (suppressed entries are -inf and drop out of the sum),
+    // in torch's float32 summation order.
+    LogSoftmaxFloat32(row_logits, logprobs_.data());
+    row.sum_logprob += logprobs_[next];
+    row.tokens.push_back(next);
+    completed = completed && next == eot_;
+  }
+  (void)source_rows;  // rows never move
+  return completed;
+}
+
+std::vector<DecodedSequence> GreedyDecoder::Finalize(const std::vector<DecodingRow>& rows, int sample_begin) const {
+  std::vector<DecodedSequence> out;
+  out.reserve(rows.size());
+  for (const DecodingRow& row : rows) {
+    const auto begin = row.tokens.begin() + std::min<size_t>(sample_begin, row.tokens.size());
+    DecodedSequence s;
+    s.tokens.assign(begin, std::find(begin, row.tokens.end(), eot_));
+    s.sum_logprob = row.sum_logprob;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+double MaximumLikelihoodRanker::Score(const DecodedSequence& candidate) const {
+  const double length = static_cast<double>(candidate.tokens.size());
+  const double penalty = length_penalty_ ? std::pow((5.0 + length) / 6.0, *length_penalty_) : length;
+  return candidate.sum_logprob / penalty;
+}
+
+size_t MaximumLikelihoodRanker::Rank(const std::vector<DecodedSequence>& candidates) const {
+  assert(!candidates.empty());
+  // np.argmax: the first maximum; a NaN score (0 / 0 for an empty candidate) wins as in numpy.
+  size_t best = 0;
+  double best_score = Score(candidates[0]);
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    if (std::isnan(best_score)) break;
+    const double s = Score(candidates[i]);
+    if (std::isnan(s) || s > best_score) {
+      best = i;
+      best_score = s;
+    }
+  }
+  return best;
+}
+
+}  // namespace wisp

@@ -1,0 +1,90 @@
+// Every option of openai-whisper's transcribe() (and its DecodingOptions) in one struct, checked in
+// one place: the CLI, the C API and later front ends fill a TranscribeOptions and call Validate()
+// before any model work, and Transcribe() calls it again, so a refusal reads the same everywhere.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace wisp {
+
+struct Segment;
+class Tokenizer;
+
+// whisper.transcribe()'s default temperature tuple (exact literals, as the python default).
+inline const std::vector<double>& DefaultTemperatures() {
+  static const std::vector<double> t = {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
+  return t;
+}
+
+struct TranscribeOptions {
+  // A code ("en") or a name ("English"), as get_tokenizer accepts them. Empty: detected from the
+  // first 30 s on a multilingual model (python's language=None), "en" on an English-only one.
+  std::string language;
+  // wisp's extension: detection chooses only among these codes (empty: every language).
+  std::vector<std::string> language_candidates;
+  std::string task = "transcribe";  // or "translate"
+
+  // decode_with_fallback tries these in order until a result passes the thresholds below. One
+  // entry is a single pass (python's float temperature).
+  std::vector<double> temperatures = DefaultTemperatures();
+  // Candidates sampled per window at T > 0, ranked by MaximumLikelihoodRanker (unset: one).
+  // transcribe() ignores it at T = 0, as it ignores beam_size and patience at T > 0.
+  std::optional<int> best_of = 5;
+  std::optional<int> beam_size;          // beam search at T = 0 (unset: greedy)
+  std::optional<double> patience;        // needs beam_size
+  std::optional<double> length_penalty;  // in [0, 1]; unset: rank by sum_logprob / length
+
+  bool without_timestamps = false;
+  bool condition_on_previous_text = true;  // reset when the used temperature is > 0.5
+  bool suppress_blank = true;
+  std::string suppress_tokens = "-1";  // comma-separated ids; -1 = the non-speech set; "" = none
+  double max_initial_timestamp = 1.0;  // seconds; 0 = no limit
+  int sample_len = 0;                  // 0: n_text_ctx / 2 (224)
+  std::string initial_prompt;          // empty: none (an empty python string is not reproduced)
+  bool carry_initial_prompt = false;   // prepend the initial prompt to every window's prompt
+  // Seconds: start,end,start,end,...; an odd count's last end is the end of the audio. Empty: the
+  // whole file (python's "0").
+  std::vector<double> clip_timestamps;
+  bool word_timestamps = false;
+  std::optional<double> hallucination_silence_threshold;  // seconds; needs word_timestamps
+
+  // The fallback thresholds; NaN disables one (python's None).
+  double compression_ratio_threshold = 2.4;
+  double logprob_threshold = -1.0;
+  double no_speech_threshold = 0.6;
+
+  // Seeds the generator of every sampled (T > 0) decode: equal seeds, equal output, whatever the
+  // thread count.
+  uint64_t seed = 0;
+  // Called with every segment as soon as its window is decoded (the official verbose print).
+  std::function<void(const Segment&)> on_segment;
+
+  // The model-independent checks, with the official's refusals: unknown task or language (or
+  // candidate language), no temperature or one < 0, best_of or beam_size < 1, patience without
+  // beam_size (or one leaving no candidate), length_penalty outside [0, 1], negative sample_len /
+  // max_initial_timestamp / clip times, malformed suppress_tokens, a NaN-free threshold, and
+  // hallucination_silence_threshold without word_timestamps. Options that are accepted but not
+  // implemented yet (beam search, word timestamps) are refused here too, never decoded greedily.
+  Status Validate() const;
+  // Validate() plus what depends on the model: the language (and candidates) among its language
+  // tokens, translate or a language other than English on an English-only model.
+  Status ValidateForModel(const Tokenizer& tokenizer) const;
+};
+
+// The official CLI's temperature list: np.arange(start, 1.0 + 1e-6, increment) (start + i * step,
+// as numpy fills it), or {start} when increment is unset (--temperature_increment_on_fallback
+// None). Errors: start < 0, increment <= 0, or a start above 1 that leaves no temperature.
+Result<std::vector<double>> FallbackTemperatures(double start, std::optional<double> increment);
+
+// "0,10.5,20" -> {0, 10.5, 20}; "" -> {} (the official's clip_timestamps string). Errors name
+// the field that is not a number >= 0.
+Result<std::vector<double>> ParseClipTimestamps(const std::string& spec);
+
+}  // namespace wisp
