@@ -184,9 +184,13 @@ TEST_F(ProfileCliTest, UsageErrors) {
 
   RunResult bench_help = RunWisp({"bench", "--help"});
   EXPECT_EQ(bench_help.exit_code, 0);
-  for (const char* flag : {"--model", "--random", "--header", "--type", "--threads", "--backend", "--reps"}) {
+  for (const char* flag :
+       {"--model", "--random", "--header", "--type", "--threads", "--backend", "--reps", "--compute"}) {
     EXPECT_CONTAINS(bench_help.out, flag);
   }
+  RunResult bench_compute = RunWisp({"bench", "--random", "tiny.en", "--compute", "fp8"});
+  EXPECT_EQ(bench_compute.exit_code, 1);
+  EXPECT_CONTAINS(bench_compute.err, "--compute: expected auto, f32, bf16 or int8, got 'fp8'");
   RunResult bench_both = RunWisp({"bench", "-m", model_, "--random", "tiny.en"});
   EXPECT_EQ(bench_both.exit_code, 1);
   EXPECT_CONTAINS(bench_both.err, "exactly one of -m MODEL and --random NAME");
@@ -201,7 +205,7 @@ TEST_F(ProfileCliTest, BenchPrintsTheTable) {
   RunResult r = RunWisp({"bench", "-m", model_, "--threads", "1", "--reps", "1", "--warmup", "0", "--bandwidth-mb", "64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_CONTAINS(r.out, "| Figure | Median (ms) | Work | Rate | % of limit |");
-  EXPECT_CONTAINS(r.out, "| load (LoadGgmlModel) |");
+  EXPECT_CONTAINS(r.out, "| load (ggml) |");  // the row names the format (c930f43)
   EXPECT_CONTAINS(r.out, "| encoder, one 30-s window |");
   EXPECT_CONTAINS(r.out, "| decoder: static call, 128 tokens, all logits, cross K/V included |");
   EXPECT_CONTAINS(r.out, "| decoder: static call, 128 tokens, last logits, cross K/V excluded |");
@@ -212,6 +216,22 @@ TEST_F(ProfileCliTest, BenchPrintsTheTable) {
   EXPECT_CONTAINS(r.out, "peak RSS");
   EXPECT_CONTAINS(r.out, "- FMA peak (");
   EXPECT_CONTAINS(r.out, "- read bandwidth (sum over 64 MB)");
+  EXPECT_CONTAINS(r.out, "- compute f32 (asked: auto)");
+}
+
+// --compute: bf16 where the CPU has AVX512_BF16 (else f32 with the reason), int8 refused for a
+// float model.
+TEST_F(ProfileCliTest, BenchComputeType) {
+  RunResult bf16 = RunWisp({"bench", "-m", model_, "--only", "encoder", "--compute", "bf16", "--reps", "1", "--warmup",
+                            "0", "--bandwidth-mb", "64"});
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.err;
+  EXPECT_CONTAINS(bf16.out, "(asked: bf16)");
+  if (bf16.out.find("- compute bf16 (asked: bf16)") == std::string::npos) {
+    EXPECT_CONTAINS(bf16.out, "- compute f32 (asked: bf16): compute bf16 needs AVX512_BF16");
+  }
+  RunResult int8 = RunWisp({"bench", "-m", model_, "--only", "encoder", "--compute", "int8", "--reps", "1"});
+  EXPECT_NE(int8.exit_code, 0);
+  EXPECT_CONTAINS(int8.err, "compute int8 needs a quantized model");
 }
 
 // --- The FLOP / byte model of `wisp bench` ---
