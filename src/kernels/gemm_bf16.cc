@@ -15,6 +15,7 @@ namespace wisp::kernels {
 
 #if defined(__x86_64__)
 void ConvertRowsBf16Avx512(const float* A, int64_t lda, int64_t M, int64_t K, uint16_t* out, int64_t ldo);
+void WidenHalfRowsAvx512(const uint8_t* W, int64_t ldw, int64_t rows, int64_t K, float* out);
 void GemmBf16Avx512(const uint16_t* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
                     const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                     bool accumulate);
@@ -141,7 +142,11 @@ void PackTransposedBf16(Bf16Isa isa, const float* W, int64_t ldw, int64_t N, int
 }
 
 void PackTransposedHalfBf16(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
+  // Widening f16 is exact on every ISA (vcvtph2ps or HalfToFloat); the vector one is load time.
   PackTransposedRows(isa, nullptr, 0, N, K, packed, [&](int64_t n0, int64_t rows, float* out) {
+#if defined(__x86_64__)
+    if (isa == Bf16Isa::kAvx512Bf16) return WidenHalfRowsAvx512(W + 2 * n0 * ldw, ldw, rows, K, out);
+#endif
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t k = 0; k < K; ++k) {
         uint16_t h;  // the file's halves may sit at odd addresses

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/gemm_bf16.h"
+#include "kernels/gemm_packed.h"
 
 namespace wisp::kernels {
 namespace {
@@ -83,6 +84,22 @@ void ConvertRowsBf16Avx512(const float* A, int64_t lda, int64_t M, int64_t K, ui
       const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);  // lo -> elements 0..15, hi -> 16..31
       const __mmask32 s = store >= 32 ? ~__mmask32(0) : __mmask32((1u << store) - 1);  // K = 31 mod 32: all
       _mm512_mask_storeu_epi16(o + k, s, (__m512i)v);
+    }
+  }
+}
+
+void WidenHalfRowsAvx512(const uint8_t* W, int64_t ldw, int64_t rows, int64_t K, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* w = W + 2 * r * ldw;
+    float* o = out + r * K;
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {  // vcvtph2ps is exact, as HalfToFloat
+      _mm512_storeu_ps(o + k, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2 * k))));
+    }
+    for (; k < K; ++k) {
+      uint16_t h;
+      std::memcpy(&h, w + 2 * k, 2);
+      o[k] = HalfToFloat(h);
     }
   }
 }
