@@ -45,7 +45,7 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"no-fallback", 0, "", "one pass at --temperature (same as --temperature-increment-on-fallback None)"},
       {"best-of", 0, "N", "candidates sampled per window at temperature > 0, the most probable kept "
                           "(default 5; None: one)"},
-      {"beam-size", 0, "N", "beams of beam search at temperature 0 (default None: greedy; not yet implemented)"},
+      {"beam-size", 0, "N", "beams of beam search at temperature 0 (default None: greedy)"},
       {"patience", 0, "P", "beam search patience (needs --beam-size; default None = 1.0)"},
       {"length-penalty", 0, "A", "rank candidates by sum_logprob / ((5 + length) / 6) ** A, A in [0, 1] "
                                  "(default None: / length)"},

@@ -50,7 +50,10 @@ Result<DecodingPlan> PlanDecoding(const DecodingOptions& options, const Tokenize
     return InvalidArgument("length_penalty (alpha) should be a value between 0 and 1");
   }
   if (options.best_of && *options.best_of < 1) return InvalidArgument("best_of must be >= 1");
-  if (options.beam_size) return InvalidArgument("beam_size: beam search is not yet implemented");
+  if (options.beam_size && *options.beam_size < 1) return InvalidArgument("beam_size must be >= 1");
+  if (options.beam_size && options.patience && !(std::nearbyint(*options.beam_size * *options.patience) > 0)) {
+    return InvalidArgument("Invalid beam size or patience: round(beam_size * patience) must be at least 1");
+  }
   const int n_ctx = hparams.n_text_ctx;
   if (options.sample_len < 0 || options.sample_len > n_ctx) {
     return InvalidArgument("sample_len " + std::to_string(options.sample_len) + " is outside [0, n_text_ctx = " +
@@ -164,7 +167,16 @@ Result<DecodingResult> WindowDecoder::Decode(const DecodingOptions& options, std
 
   double no_speech_prob = std::numeric_limits<double>::quiet_NaN();
   std::vector<DecodedSequence> candidates;
-  if (plan.n_group <= rows_->max_rows()) {
+  if (options.beam_size) {
+    if (plan.n_group > rows_->max_rows()) {
+      return InvalidArgument("beam_size " + std::to_string(plan.n_group) + " is more rows than this decoder runs (" +
+                             std::to_string(rows_->max_rows()) + ")");
+    }
+    BeamSearchDecoder decoder(plan.n_group, ids_.eot, options.patience);
+    std::vector<DecodingRow> rows(plan.n_group);
+    RunRows(plan, &decoder, &rows, &no_speech_prob);
+    candidates = decoder.Finalize(rows, plan.sample_begin);
+  } else if (plan.n_group <= rows_->max_rows()) {
     GreedyDecoder decoder(options.temperature, ids_.eot, std::move(row_rngs));
     std::vector<DecodingRow> rows(plan.n_group);
     RunRows(plan, &decoder, &rows, &no_speech_prob);

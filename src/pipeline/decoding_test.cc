@@ -124,9 +124,6 @@ TEST(TranscribeOptions, RefusalsAreTheOfficialOnes) {
        "hallucination_silence_threshold needs word_timestamps (not yet available)"},
       {[](TranscribeOptions* o) { o->word_timestamps = true; },
        "word_timestamps: word-level timestamps are not yet implemented"},
-      {[](TranscribeOptions* o) { o->beam_size = 5; },
-       "beam_size: beam search is not yet implemented (decode greedily without beam_size, or sample with best_of "
-       "at temperature > 0)"},
       {[](TranscribeOptions* o) { o->suppress_tokens = "-1,x"; }, "suppress_tokens: 'x' is not a token id (in \"-1,x\")"},
       {[](TranscribeOptions* o) { o->clip_timestamps = {-1}; }, "clip_timestamps must be seconds >= 0, got -1"},
   };

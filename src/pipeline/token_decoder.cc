@@ -77,6 +77,104 @@ std::vector<DecodedSequence> GreedyDecoder::Finalize(const std::vector<DecodingR
   return out;
 }
 
+BeamSearchDecoder::BeamSearchDecoder(int beam_size, int eot, std::optional<double> patience)
+    : beam_size_(beam_size),
+      eot_(eot),
+      // round(beam_size * patience): python's round, half to even (Validate refuses a result < 1).
+      max_candidates_(static_cast<size_t>(std::nearbyint(beam_size * patience.value_or(1.0)))) {}
+
+bool BeamSearchDecoder::Update(std::span<float> logits, int n_vocab, std::vector<DecodingRow>* rows,
+                               std::vector<int>* source_rows) {
+  const int n_rows = static_cast<int>(rows->size());
+  assert(n_rows == beam_size_ && logits.size() == rows->size() * static_cast<size_t>(n_vocab));
+  struct Candidate {
+    int source;  // the row whose tokens prefix it (the last one among identical sequences)
+    int token;
+    float score;
+  };
+  auto same_sequence = [&](const Candidate& a, int source, int token) {
+    return a.token == token && (a.source == source || (*rows)[a.source].tokens == (*rows)[source].tokens);
+  };
+  // STEP 1: beam_size + 1 candidates per row, in topk order (descending; lower id first on ties).
+  std::vector<Candidate> candidates;
+  logprobs_.resize(n_vocab);
+  std::vector<int> order(n_vocab);
+  const int k = std::min(beam_size_ + 1, n_vocab);
+  for (int r = 0; r < n_rows; ++r) {
+    LogSoftmaxFloat32(logits.subspan(static_cast<size_t>(r) * n_vocab, n_vocab), logprobs_.data());
+    for (int i = 0; i < n_vocab; ++i) order[i] = i;
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
+      return logprobs_[a] > logprobs_[b] || (logprobs_[a] == logprobs_[b] && a < b);
+    });
+    for (int i = 0; i < k; ++i) {
+      const int token = order[i];
+      const float score = (*rows)[r].sum_logprob + logprobs_[token];
+      auto same = std::find_if(candidates.begin(), candidates.end(),
+                               [&](const Candidate& c) { return same_sequence(c, r, token); });
+      if (same != candidates.end()) {
+        same->source = r, same->score = score;  // scores[sequence] = ...: the key keeps its place
+      } else {
+        candidates.push_back({r, token, score});
+      }
+    }
+  }
+  // STEP 2: sorted(scores, key=scores.get, reverse=True) is stable, so equal scores keep their order.
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+  std::vector<DecodingRow> next;
+  std::vector<std::pair<DecodingRow, float>> newly_finished;
+  for (const Candidate& c : candidates) {
+    DecodingRow row{(*rows)[c.source].tokens, c.score};
+    row.tokens.push_back(c.token);
+    if (c.token == eot_) {
+      newly_finished.emplace_back(std::move(row), c.score);
+    } else {
+      next.push_back(std::move(row));
+      source_rows->at(next.size() - 1) = c.source;
+      if (static_cast<int>(next.size()) == beam_size_) break;
+    }
+  }
+  assert(static_cast<int>(next.size()) == beam_size_);
+  *rows = std::move(next);
+  // The newly finished, best first, until the candidate list is full (already in score order).
+  for (auto& [row, score] : newly_finished) {
+    if (finished_.size() >= max_candidates_) break;
+    finished_.push_back(std::move(row));
+  }
+  return finished_.size() >= max_candidates_;
+}
+
+std::vector<DecodedSequence> BeamSearchDecoder::Finalize(const std::vector<DecodingRow>& rows,
+                                                         int sample_begin) const {
+  std::vector<DecodingRow> sequences = finished_;
+  if (static_cast<int>(sequences.size()) < beam_size_) {
+    // list(np.argsort(sum_logprobs))[::-1]: the unfinished rows from the most probable down.
+    std::vector<int> order(rows.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return rows[a].sum_logprob < rows[b].sum_logprob; });
+    std::reverse(order.begin(), order.end());
+    for (int j : order) {
+      DecodingRow row = rows[j];
+      row.tokens.push_back(eot_);
+      if (std::none_of(sequences.begin(), sequences.end(),
+                       [&](const DecodingRow& s) { return s.tokens == row.tokens; })) {
+        sequences.push_back(std::move(row));
+      }
+      if (static_cast<int>(sequences.size()) >= beam_size_) break;
+    }
+  }
+  std::vector<DecodedSequence> out;
+  for (const DecodingRow& row : sequences) {
+    const auto begin = row.tokens.begin() + std::min<size_t>(sample_begin, row.tokens.size());
+    DecodedSequence s;
+    s.tokens.assign(begin, std::find(begin, row.tokens.end(), eot_));
+    s.sum_logprob = row.sum_logprob;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 double MaximumLikelihoodRanker::Score(const DecodedSequence& candidate) const {
   const double length = static_cast<double>(candidate.tokens.size());
   const double penalty = length_penalty_ ? std::pow((5.0 + length) / 6.0, *length_penalty_) : length;

@@ -70,6 +70,31 @@ class GreedyDecoder final : public TokenDecoder {
   std::vector<float> logprobs_;  // scratch: one row's log-softmax
 };
 
+// BeamSearchDecoder (decoding.py) for one audio: beam_size rows. Each step, every row offers its
+// beam_size + 1 most probable next tokens scored sum_logprob + logprob (float32, as the tensor
+// sum); identical sequences count once (the official's dict keeps the last source). The
+// candidates sorted by score (stable: ties keep first-seen order) fill the beams with those not
+// ending in eot, and the eot ones are finished; of those, the best are kept until
+// max_candidates = round(beam_size * patience) are collected, which completes the window.
+// Finalize pads the finished list to beam_size with the unfinished rows (best first) + eot.
+class BeamSearchDecoder final : public TokenDecoder {
+ public:
+  BeamSearchDecoder(int beam_size, int eot, std::optional<double> patience);
+
+  void Reset() override { finished_.clear(); }
+  bool Update(std::span<float> logits, int n_vocab, std::vector<DecodingRow>* rows,
+              std::vector<int>* source_rows) override;
+  std::vector<DecodedSequence> Finalize(const std::vector<DecodingRow>& rows, int sample_begin) const override;
+  bool rows_independent() const override { return false; }
+
+ private:
+  int beam_size_;
+  int eot_;
+  size_t max_candidates_;
+  std::vector<DecodingRow> finished_;  // full sequences (eot last), in the official's dict order
+  std::vector<float> logprobs_;         // scratch: one row's log-softmax
+};
+
 // The official's choice of the next token from one row of filtered logits: the first maximum at
 // temperature 0, else Categorical(logits / T).sample() (softmax in double, inverse-CDF draw).
 int SelectNextToken(std::span<const float> logits, double temperature, std::mt19937_64* rng);

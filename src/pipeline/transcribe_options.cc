@@ -36,12 +36,6 @@ Status CheckThreshold(double value, const char* name) {
 // What other engineers are still building: refused with the same message from every front end
 // until it lands, so that no request silently falls back to greedy decoding.
 Status CheckImplemented(const TranscribeOptions& o) {
-  bool any_zero = false;
-  for (double t : o.temperatures) any_zero = any_zero || t == 0.0;
-  if (o.beam_size && any_zero) {
-    return InvalidArgument("beam_size: beam search is not yet implemented (decode greedily without beam_size, "
-                           "or sample with best_of at temperature > 0)");
-  }
   if (o.word_timestamps) return InvalidArgument("word_timestamps: word-level timestamps are not yet implemented");
   return Status::Ok();
 }
