@@ -15,6 +15,9 @@ echo "== build + tests (Release)"
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+echo "== Python package (pip install . in a venv, pytest)"
+scripts/test-python.sh
+
 echo "== build + tests (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWISP_SANITIZE=ON -DWISP_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"

@@ -23,6 +23,7 @@
 #include "api/transcribe_memory.h"
 #include "audio/audio_loader.h"
 #include "audio/mel.h"
+#include "audio/mel_filters.h"
 #include "ops/compute_type.h"
 #include "pipeline/decoding.h"
 #include "pipeline/languages.h"
@@ -107,7 +108,14 @@ class PyEngine {
     nb::gil_scoped_release release;
     const MelFilters& filters = engine_->model().mel_filters;
     const int n_mels = engine_->hparams().n_mels;
-    const float* f = filters.n_mels == n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
+    // A model without an embedded filterbank (or one of another size) gets librosa's, as
+    // ComputeLogMelFromFile computes it (LogMelBuilder itself needs one).
+    std::vector<float> computed;
+    const float* f = filters.data.data();
+    if (filters.n_mels != n_mels || filters.data.empty()) {
+      computed = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
+      f = computed.data();
+    }
     LogMelBuilder builder(f, n_mels);
     builder.Push(samples.data(), samples.shape(0));
     return PyMel(builder.Finish());
