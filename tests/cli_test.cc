@@ -453,8 +453,12 @@ TEST_F(CliDecodingTest, RefusalsExitOneWithTheSharedMessages) {
       {{"--best_of", "0"}, "best_of must be >= 1, got 0"},
       {{"--beam_size", "0"}, "beam_size must be >= 1, got 0"},
       {{"--beam_size", "5", "--patience", "0.05"}, "round(beam_size * patience) must be at least 1"},
-      {{"--word_timestamps", "True"}, "word_timestamps: word-level timestamps are not yet implemented"},
-      {{"--hallucination_silence_threshold", "2"}, "hallucination_silence_threshold needs word_timestamps (not yet available)"},
+      {{"--word_timestamps", "True", "--hallucination_silence_threshold", "2"},
+       "hallucination_silence_threshold: skipping silences around hallucinations is not yet implemented"},
+      {{"--hallucination_silence_threshold", "2"}, "hallucination_silence_threshold needs word_timestamps"},
+      {{"--highlight_words", "True"}, "--highlight-words requires --word-timestamps True"},
+      {{"--max_line_width", "40"}, "--max-line-width requires --word-timestamps True"},
+      {{"--word_timestamps", "True", "--max_words_per_line", "x"}, "--max-words-per-line: expected an integer"},
       {{"--temperature_increment_on_fallback", "0"}, "--temperature-increment-on-fallback: expected a number"},
       {{"--temperature", "1.5"}, "temperature 1.5 is above 1.0"},
       {{"--best_of", "many"}, "--best-of: expected an integer in [0, 1000], got 'many' (or None)"},
@@ -512,6 +516,29 @@ TEST_F(CliDecodingTest, DetectedLanguageProbabilitiesInJsonAndVerbose) {
   const std::string given_json = ReadFile(dir_ + "/given/speech1.json");
   EXPECT_EQ(given_json.find("language_probs"), std::string::npos);
   EXPECT_CONTAINS(given_json, "\"language\": \"de\"}");
+}
+
+TEST_F(CliDecodingTest, WordTimestampsGiveWordsInJsonAndWordCues) {
+  const std::string model = WriteModel("for-tests-ggml-tiny.en.bin");
+  if (model.empty()) GTEST_SKIP() << "needs " WISP_SHARED_DATA_DIR "/for-tests-ggml-tiny.en.bin";
+  const std::string audio = std::string(WISP_TEST_DATA_DIR) + "/speech1.wav";
+  RunResult r = RunWisp({"transcribe", "-m", model, audio, "--word_timestamps", "True", "--no-fallback", "-f", "json",
+                         "-o", dir_ + "/words", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string json = ReadFile(dir_ + "/words/speech1.json");
+  // Every segment carries "words" after no_speech_prob; the random model's text still has words.
+  const std::regex word(R"re("words": \[\{"word": "(\\.|[^"\\])*", "start": [0-9.]+, "end": [0-9.]+, "probability": [0-9.e-]+\})re");
+  EXPECT_TRUE(std::regex_search(json, word)) << json.substr(0, 600);
+  EXPECT_CONTAINS(json, "\"no_speech_prob\": ");
+  // Without the flag: no words.
+  RunResult plain = RunWisp({"transcribe", "-m", model, audio, "--no-fallback", "-f", "json", "-o", dir_ + "/plain", "-q"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(ReadFile(dir_ + "/plain/speech1.json").find("\"words\""), std::string::npos);
+  // vtt cues cut from words, each word underlined in turn.
+  RunResult vtt = RunWisp({"transcribe", "-m", model, audio, "--word-timestamps", "--highlight-words", "--no-fallback",
+                           "-f", "vtt", "-o", dir_ + "/vtt", "-q"});
+  ASSERT_EQ(vtt.exit_code, 0) << vtt.err;
+  EXPECT_CONTAINS(ReadFile(dir_ + "/vtt/speech1.vtt"), "<u>");
 }
 
 }  // namespace

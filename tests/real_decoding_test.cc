@@ -45,7 +45,8 @@ constexpr double kStatTol = 1e-5;  // as real_weights_test: float32 on both side
 // Word start/end are rounded to 0.01 s by both sides; allow one rounding step either way.
 constexpr double kWordTol = 0.02;
 
-const std::vector<std::string> kConfigs = {"default", "fallback_lp05", "beam5", "beam5_patience2", "beam5_lp"};
+const std::vector<std::string> kConfigs = {"default",  "fallback_lp05", "beam5",
+                                           "beam5_patience2", "beam5_lp", "words_greedy"};
 const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
 
 struct Shared {
@@ -165,7 +166,7 @@ TEST_P(RealDecoding, SameAsOpenAiWhisper) {
 
   const std::vector<Json>& segments = (*g)["segments"].AsArray();
   EXPECT_EQ(t->segments.size(), segments.size()) << config_name << " " << name << ": segment count";
-  double max_stat = 0, max_word = 0;
+  double max_stat = 0, max_word = 0, max_prob = 0;
   for (size_t i = 0; i < std::min(segments.size(), t->segments.size()); ++i) {
     const Segment& seg = t->segments[i];
     const Json& gs = segments[i];
@@ -190,8 +191,10 @@ TEST_P(RealDecoding, SameAsOpenAiWhisper) {
       EXPECT_EQ(seg.words[w].word, gw[0].AsString()) << what << " word " << w;
       EXPECT_NEAR(seg.words[w].start, gw[1].AsDouble(), kWordTol) << what << " word " << w;
       EXPECT_NEAR(seg.words[w].end, gw[2].AsDouble(), kWordTol) << what << " word " << w;
+      EXPECT_NEAR(seg.words[w].probability, gw[3].AsDouble(), 1e-3) << what << " word " << w;
       max_word = std::max({max_word, std::abs(seg.words[w].start - gw[1].AsDouble()),
                            std::abs(seg.words[w].end - gw[2].AsDouble())});
+      max_prob = std::max(max_prob, std::abs(seg.words[w].probability - gw[3].AsDouble()));
     }
   }
   EXPECT_EQ(t->text, (*g)["text"].AsString()) << config_name << " " << name << ": full text";
@@ -202,8 +205,9 @@ TEST_P(RealDecoding, SameAsOpenAiWhisper) {
     EXPECT_EQ(static_cast<int64_t>(errors), (*g)["word_errors"].AsInt()) << name;
   }
   s.max_word_diff = std::max(s.max_word_diff, max_word);
-  std::printf("[real decoding] %-16s %-5s %2zu segments  WER %zu/%zu  max stat diff %.1e  max word diff %.3f s%s\n",
-              config_name.c_str(), name.c_str(), t->segments.size(), errors, ref.size(), max_stat, max_word,
+  std::printf("[real decoding] %-16s %-5s %2zu segments  WER %zu/%zu  max stat diff %.1e  max word diff %.3f s  "
+              "max word probability diff %.1e%s\n",
+              config_name.c_str(), name.c_str(), t->segments.size(), errors, ref.size(), max_stat, max_word, max_prob,
               same_text ? "" : "  [TEXT DIFFERS]");
 }
 

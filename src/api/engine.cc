@@ -119,7 +119,7 @@ Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& aud
     return Status(mel.status().kind(),
                   m.find(audio_path) == std::string::npos ? audio_path + ": " + m : m);
   }
-  return Transcribe(model_->weights, tokenizer_, ctx, *mel, options);
+  return Transcribe(model_->weights, tokenizer_, ctx, *mel, options, &model_->metadata);
 }
 
 }  // namespace wisp

@@ -18,7 +18,7 @@ Result<TranscriptionResult> TranscribeMel(const WhisperEngine& engine, const Log
     return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
                            "backend's packed weights only (load it for the reference backend)");
   }
-  return Transcribe(engine.model().weights, engine.tokenizer(), ctx, mel, options);
+  return Transcribe(engine.model().weights, engine.tokenizer(), ctx, mel, options, &engine.model().metadata);
 }
 
 Result<TranscriptionResult> TranscribeFromMemory(const WhisperEngine& engine, std::span<const uint8_t> audio,

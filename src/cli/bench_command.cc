@@ -242,7 +242,7 @@ Result<EndToEnd> RunEndToEnd(const LoadedModel& model, const OpContext& ctx, con
     builder.Push(chunk.data(), std::min(chunk.size(), total - done));
   }
   const LogMelSpectrogram mel = builder.Finish();
-  Result<TranscriptionResult> result = Transcribe(model.weights, *tok, ctx, mel, options);
+  Result<TranscriptionResult> result = Transcribe(model.weights, *tok, ctx, mel, options, &model.metadata);
   if (!result.ok()) return result.status();
   EndToEnd e2e;
   e2e.ms = MsSince(t0);

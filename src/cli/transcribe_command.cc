@@ -65,9 +65,17 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"max-initial-timestamp", 0, "S", "latest first timestamp of a window in seconds (default 1.0; 0 = any)"},
       {"clip-timestamps", 0, "LIST", "start,end,start,end,... seconds to transcribe (default: all; a last "
                                      "start runs to the end)"},
-      {"word-timestamps", 0, "", "word-level timestamps (not yet implemented)"},
+      {"word-timestamps", 0, "", "word-level timestamps: \"words\" in json, word cues in vtt/srt "
+                                 "(default False)"},
+      {"prepend-punctuations", 0, "CHARS", "punctuation merged with the next word (with --word-timestamps)"},
+      {"append-punctuations", 0, "CHARS", "punctuation merged with the previous word (with --word-timestamps)"},
+      {"highlight-words", 0, "", "underline each word as it is spoken in vtt/srt (needs --word-timestamps)"},
+      {"max-line-width", 0, "N", "characters in a subtitle line before it breaks (needs --word-timestamps)"},
+      {"max-line-count", 0, "N", "lines in a subtitle (needs --word-timestamps and --max-line-width)"},
+      {"max-words-per-line", 0, "N", "words in a subtitle line (needs --word-timestamps; no effect with "
+                                     "--max-line-width)"},
       {"hallucination-silence-threshold", 0, "S", "skip silences longer than S around suspected "
-                                                  "hallucinations (needs --word-timestamps)"},
+                                                  "hallucinations (needs --word-timestamps; not yet implemented)"},
       {"language-candidates", 0, "LIST", "detect the language among these codes only (en,de,fr)"},
       {"seed", 0, "N", "seed of the sampling at temperature > 0 (default 0): equal seeds, equal output"},
       {"fp16", 0, "", "accepted for openai-whisper's CLI (--fp16 False); wisp computes in float32"},
@@ -204,6 +212,8 @@ Status ParseDecodingFlags(const ParsedArgs& args, TranscribeOptions* o) {
   o->initial_prompt = args.Get("initial-prompt");
   o->carry_initial_prompt = args.Has("carry-initial-prompt");
   o->word_timestamps = args.Has("word-timestamps");
+  if (args.values.count("prepend-punctuations") > 0) o->prepend_punctuations = args.Get("prepend-punctuations");
+  if (args.values.count("append-punctuations") > 0) o->append_punctuations = args.Get("append-punctuations");
   o->suppress_blank = args.Switch("suppress-blank").value_or(true);
   o->condition_on_previous_text = args.Switch("condition-on-previous-text").value_or(true);
   if (args.Has("no-condition-on-previous-text")) o->condition_on_previous_text = false;
@@ -221,6 +231,7 @@ struct TranscribeRequest {
   bool q8_exact = false;
   std::string tokenizer_file;
   std::vector<OutputFormat> formats;  // empty: no files
+  WriterOptions writer;
   std::string output_dir;
   bool print_timestamps = false;
   bool quiet = false;
@@ -268,6 +279,34 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
     if (!formats.ok()) return InvalidArgument("--output-format: " + formats.status().message());
     r.formats = *formats;
     r.output_dir = args.Get("output-dir", ".");
+  }
+  // The official CLI's word_options: each needs --word_timestamps True.
+  r.writer.word_timestamps = r.options.word_timestamps;
+  r.writer.highlight_words = args.Has("highlight-words");
+  if (r.writer.highlight_words && !r.options.word_timestamps) {
+    return InvalidArgument("--highlight-words requires --word-timestamps True");
+  }
+  struct LineOption {
+    const char* name;
+    int* target;
+  };
+  for (auto [name, target] : {LineOption{"max-line-width", &r.writer.max_line_width},
+                              LineOption{"max-line-count", &r.writer.max_line_count},
+                              LineOption{"max-words-per-line", &r.writer.max_words_per_line}}) {
+    if (!args.Has(name)) continue;
+    Result<std::optional<int>> v =
+        ParseOptionalIntFlag(std::string("--") + name, args.Get(name), 0, std::numeric_limits<int>::max());
+    if (!v.ok()) return v.status();
+    *target = v->value_or(0);  // None (or 0): no limit
+    if (*target != 0 && !r.options.word_timestamps) {
+      return InvalidArgument(std::string("--") + name + " requires --word-timestamps True");
+    }
+  }
+  if (r.writer.max_line_count != 0 && r.writer.max_line_width == 0) {
+    std::fprintf(stderr, "%s: warning: --max-line-count has no effect without --max-line-width\n", kCommand);
+  }
+  if (r.writer.max_words_per_line != 0 && r.writer.max_line_width != 0) {
+    std::fprintf(stderr, "%s: warning: --max-words-per-line has no effect with --max-line-width\n", kCommand);
   }
   r.print_timestamps = args.Has("print-timestamps");
   r.quiet = args.Has("quiet");
@@ -430,7 +469,7 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
     PrintPlainText(r, *result);
     for (OutputFormat format : r.formats) {
       std::string written;
-      const Status st = WriteOutputFile(format, *result, r.output_dir, audio, &written);
+      const Status st = WriteOutputFile(format, *result, r.writer, r.output_dir, audio, &written);
       if (!st.ok()) {
         ReportError(kCommand, st.message(), kExitBadInput);
         exit_code = kExitBadInput;

@@ -37,6 +37,7 @@ class SingleRowDecoder final : public DecoderRows {
     assert(source_rows.size() == 1 && source_rows[0] == 0);
     (void)source_rows;
   }
+  DecoderState* window_state() override { return &state_; }
 
  private:
   const ModelWeights& weights_;
@@ -87,6 +88,7 @@ class BatchedDecoderRows final : public DecoderRows {
   void Rearrange(std::span<const int> source_rows) override {
     if (forked_) ReorderRows(&batch_, source_rows.data());
   }
+  DecoderState* window_state() override { return &single_; }
 
  private:
   const ModelWeights& weights_;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 
+#include "model/decoder.h"
 #include "model/weights.h"
 #include "ops/ops.h"
 
@@ -25,6 +26,10 @@ class DecoderRows {
   virtual void Forward(std::span<const int> tokens, int n_new, std::span<float> logits) = 0;
   // New row i continues old row source_rows[i] (beam search's rearrange_kv_cache).
   virtual void Rearrange(std::span<const int> source_rows) = 0;
+  // A single-row decoder state holding the window's cross-attention K/V, for the word-timestamp
+  // alignment pass once a decode is finished (that pass overwrites its self-attention cache;
+  // the next Begin starts afresh).
+  virtual DecoderState* window_state() = 0;
 };
 
 // One row over the plain decoder (model/decoder.h).

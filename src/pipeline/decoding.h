@@ -103,6 +103,10 @@ class WindowDecoder {
   // multilingual model.
   Result<LanguageDetection> DetectLanguage(const std::vector<std::string>& candidates = {});
 
+  // The decoder state holding the current window's cross-attention K/V (word timestamps'
+  // alignment pass, pipeline/word_timestamps.h). Valid until the next EncodeWindow / Decode.
+  DecoderState* window_state() { return rows_->window_state(); }
+
  private:
   // One group decode (DecodingTask._main_loop + finalize) of rows.size() rows.
   void RunRows(const DecodingPlan& plan, TokenDecoder* decoder, std::vector<DecodingRow>* rows,

@@ -121,9 +121,12 @@ TEST(TranscribeOptions, RefusalsAreTheOfficialOnes) {
        "unknown candidate language 'xx' (expected a code such as en, de, fr or a name such as English)"},
       {[](TranscribeOptions* o) { o->task = "summarize"; }, "task must be transcribe or translate, got 'summarize'"},
       {[](TranscribeOptions* o) { o->hallucination_silence_threshold = 2.0; },
-       "hallucination_silence_threshold needs word_timestamps (not yet available)"},
-      {[](TranscribeOptions* o) { o->word_timestamps = true; },
-       "word_timestamps: word-level timestamps are not yet implemented"},
+       "hallucination_silence_threshold needs word_timestamps"},
+      {[](TranscribeOptions* o) {
+         o->word_timestamps = true;
+         o->hallucination_silence_threshold = 2.0;
+       },
+       "hallucination_silence_threshold: skipping silences around hallucinations is not yet implemented"},
       {[](TranscribeOptions* o) { o->suppress_tokens = "-1,x"; }, "suppress_tokens: 'x' is not a token id (in \"-1,x\")"},
       {[](TranscribeOptions* o) { o->clip_timestamps = {-1}; }, "clip_timestamps must be seconds >= 0, got -1"},
   };

@@ -276,8 +276,14 @@ std::string OutputPath(const std::string& output_dir, const std::string& audio_p
 Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result,
                        const std::string& output_dir, const std::string& audio_path,
                        std::string* written_path) {
+  return WriteOutputFile(format, result, WriterOptions{}, output_dir, audio_path, written_path);
+}
+
+Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result, const WriterOptions& options,
+                       const std::string& output_dir, const std::string& audio_path,
+                       std::string* written_path) {
   const std::string path = OutputPath(output_dir, audio_path, format);
-  const std::string contents = RenderOutput(format, result);
+  const std::string contents = RenderOutput(format, result, options);
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) return IoError("cannot open output file " + path + ": " + std::strerror(errno));
   file.write(contents.data(), static_cast<std::streamsize>(contents.size()));

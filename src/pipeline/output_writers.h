@@ -76,5 +76,9 @@ std::string OutputPath(const std::string& output_dir, const std::string& audio_p
 Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result,
                        const std::string& output_dir, const std::string& audio_path,
                        std::string* written_path = nullptr);
+// The same with the writer options (word timestamps in vtt/srt/json).
+Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result, const WriterOptions& options,
+                       const std::string& output_dir, const std::string& audio_path,
+                       std::string* written_path = nullptr);
 
 }  // namespace wisp

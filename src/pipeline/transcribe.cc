@@ -6,6 +6,7 @@
 #include "pipeline/languages.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
+#include "pipeline/word_timestamps.h"
 
 namespace wisp {
 namespace {
@@ -134,7 +135,7 @@ Result<DecodingResult> DecodeWithFallback(WindowDecoder* decoder, const Decoding
 
 Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokenizer& tokenizer,
                                        const OpContext& ctx, const LogMelSpectrogram& mel,
-                                       const TranscribeOptions& options) {
+                                       const TranscribeOptions& options, const ModelMetadata* metadata) {
   const HParams& hp = weights.hparams;
   if (mel.n_mels() != hp.n_mels) {
     return InvalidArgument("the spectrogram has " + std::to_string(mel.n_mels()) + " mel bands, the model expects " +
@@ -162,6 +163,19 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
   if (!language.ok()) return language.status();
   decode_options.language = language.value();
   out.language = language.value();
+
+  AlignmentModel alignment_model;
+  WordTimestampOptions word_options;
+  if (options.word_timestamps) {
+    alignment_model.weights = &weights;
+    alignment_model.ctx = ctx;
+    alignment_model.heads = ResolveAlignmentHeads(metadata ? *metadata : ModelMetadata{}, hp);
+    word_options.language = language.value();
+    word_options.task = options.task;
+    word_options.prepend_punctuations = options.prepend_punctuations;
+    word_options.append_punctuations = options.append_punctuations;
+  }
+  double last_speech_timestamp = 0.0;
 
   const int timestamp_begin = tokenizer.timestamp_begin();
   const int64_t content_frames = mel.content_frames();
@@ -200,9 +214,9 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
     }
 
     WindowSegmentation window_segments = SegmentWindowTokens(result.tokens, timestamp_begin, time_offset, segment_size);
+    std::vector<Segment> current_segments;
     for (WindowSegment& ws : window_segments.segments) {
       Segment segment;
-      segment.id = static_cast<int>(out.segments.size());
       segment.seek = static_cast<int>(seek);  // the window's seek, before it advances
       segment.start = ws.start;
       segment.end = ws.end;
@@ -213,20 +227,37 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
       segment.avg_logprob = result.avg_logprob;
       segment.compression_ratio = result.compression_ratio;
       segment.no_speech_prob = result.no_speech_prob;
-      // "if a segment is instantaneous or does not contain text, clear it": it stays in the
-      // list, and its (now empty) tokens are all it contributes to the prompt.
-      if (segment.start == segment.end || StripPythonWhitespace(segment.text).empty()) {
-        segment.text.clear();
-        segment.tokens.clear();
-      }
-      state.all_tokens.insert(state.all_tokens.end(), segment.tokens.begin(), segment.tokens.end());
-      if (options.on_segment) options.on_segment(segment);
-      out.segments.push_back(std::move(segment));
+      current_segments.push_back(std::move(segment));
     }
     // Under ApplyTimestampRules the last pair's timestamp is always > 0, so the advance is
     // positive; without_timestamps gives no pairs (advance = segment_size). The guard only
     // keeps a pathological token stream from looping forever.
     state.seek += window_segments.seek_advance > 0 ? window_segments.seek_advance : segment_size;
+
+    if (options.word_timestamps) {
+      alignment_model.state = decoder.window_state();
+      WISP_RETURN_IF_ERROR(AddWordTimestamps(current_segments, tokenizer, alignment_model, static_cast<int>(segment_size),
+                                             last_speech_timestamp, word_options));
+      const std::optional<double> last_word_end = LastWordEnd(current_segments);
+      if (!window_segments.single_timestamp_ending && last_word_end && *last_word_end > time_offset) {
+        state.seek = static_cast<int64_t>(std::nearbyint(*last_word_end * 100.0));  // round(): half to even
+      }
+      if (last_word_end) last_speech_timestamp = *last_word_end;
+    }
+
+    for (Segment& segment : current_segments) {
+      segment.id = static_cast<int>(out.segments.size());
+      // "if a segment is instantaneous or does not contain text, clear it": it stays in the
+      // list, and its (now empty) tokens are all it contributes to the prompt.
+      if (segment.start == segment.end || StripPythonWhitespace(segment.text).empty()) {
+        segment.text.clear();
+        segment.tokens.clear();
+        segment.words.clear();
+      }
+      state.all_tokens.insert(state.all_tokens.end(), segment.tokens.begin(), segment.tokens.end());
+      if (options.on_segment) options.on_segment(segment);
+      out.segments.push_back(std::move(segment));
+    }
     state.FinishWindow(result.temperature, options.condition_on_previous_text);
   }
 

@@ -1,7 +1,7 @@
 // openai-whisper's transcribe() (v20250625): 30-s windows (within clip_timestamps), each decoded
 // with the temperature fallback, seeking by timestamp tokens, segments with start/end and the
-// official statistics. Not yet reproduced: word_timestamps (and so
-// hallucination_silence_threshold) and beam search, which TranscribeOptions::Validate refuses.
+// official statistics, word timestamps (pipeline/word_timestamps.h). Not yet reproduced:
+// hallucination_silence_threshold, which TranscribeOptions::Validate refuses.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audio/mel.h"
+#include "model/formats/tensor_table.h"
 #include "model/weights.h"
 #include "ops/ops.h"
 #include "pipeline/decoding.h"
@@ -89,11 +90,13 @@ struct TranscribeState {
   void FinishWindow(double temperature, bool condition_on_previous_text);
 };
 
+// metadata: the checkpoint's (LoadedModel::metadata); with word timestamps its alignment heads,
+// else openai-whisper's table for these dimensions, else the default (ResolveAlignmentHeads).
 // Errors: a spectrogram whose n_mels differs from the model's, and TranscribeOptions::
 // ValidateForModel's and PlanDecoding's refusals.
 Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokenizer& tokenizer,
                                        const OpContext& ctx, const LogMelSpectrogram& mel,
-                                       const TranscribeOptions& options);
+                                       const TranscribeOptions& options, const ModelMetadata* metadata = nullptr);
 
 // transcribe()'s decode_with_fallback on the window the decoder holds: decodes at each
 // temperature in turn until the result is neither too repetitive (compression ratio above its

@@ -36,7 +36,10 @@ Status CheckThreshold(double value, const char* name) {
 // What other engineers are still building: refused with the same message from every front end
 // until it lands, so that no request silently falls back to greedy decoding.
 Status CheckImplemented(const TranscribeOptions& o) {
-  if (o.word_timestamps) return InvalidArgument("word_timestamps: word-level timestamps are not yet implemented");
+  if (o.hallucination_silence_threshold) {
+    return InvalidArgument("hallucination_silence_threshold: skipping silences around hallucinations is not yet "
+                           "implemented");
+  }
   return Status::Ok();
 }
 
@@ -93,7 +96,7 @@ Status TranscribeOptions::Validate() const {
                              Num(*hallucination_silence_threshold));
     }
     if (!word_timestamps) {
-      return InvalidArgument("hallucination_silence_threshold needs word_timestamps (not yet available)");
+      return InvalidArgument("hallucination_silence_threshold needs word_timestamps");
     }
   }
   return CheckImplemented(*this);

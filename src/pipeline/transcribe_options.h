@@ -52,7 +52,11 @@ struct TranscribeOptions {
   // Seconds: start,end,start,end,...; an odd count's last end is the end of the audio. Empty: the
   // whole file (python's "0").
   std::vector<double> clip_timestamps;
+  // Word-level timestamps (pipeline/word_timestamps.h): every segment gets its words, and seek
+  // follows the last word's end. The punctuation sets merge with the adjacent word.
   bool word_timestamps = false;
+  std::string prepend_punctuations = "\"'\u201c\u00bf([{-";
+  std::string append_punctuations = "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";
   std::optional<double> hallucination_silence_threshold;  // seconds; needs word_timestamps
 
   // The fallback thresholds; NaN disables one (python's None).
@@ -71,7 +75,7 @@ struct TranscribeOptions {
   // beam_size (or one leaving no candidate), length_penalty outside [0, 1], negative sample_len /
   // max_initial_timestamp / clip times, malformed suppress_tokens, a NaN-free threshold, and
   // hallucination_silence_threshold without word_timestamps. Options that are accepted but not
-  // implemented yet (beam search, word timestamps) are refused here too, never decoded greedily.
+  // implemented yet (hallucination_silence_threshold) are refused here too, never ignored.
   Status Validate() const;
   // Validate() plus what depends on the model: the language (and candidates) among its language
   // tokens, translate or a language other than English on an English-only model.
