@@ -46,7 +46,7 @@ constexpr double kStatTol = 1e-5;  // as real_weights_test: float32 on both side
 constexpr double kWordTol = 0.02;
 
 const std::vector<std::string> kConfigs = {"default",  "fallback_lp05", "beam5",
-                                           "beam5_patience2", "beam5_lp", "words_greedy"};
+                                           "beam5_patience2", "beam5_lp", "words_greedy", "words_beam5"};
 const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
 
 struct Shared {
