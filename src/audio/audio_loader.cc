@@ -151,8 +151,8 @@ Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoad
   return samples;
 }
 
-Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels,
-                                                const AudioLoadOptions& options) {
+Result<LogMelSpectrogram> ComputeLogMel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
+                                        int n_mels) {
   if (n_mels <= 0) return InvalidArgument("n_mels must be positive, got " + std::to_string(n_mels));
   std::vector<float> computed;
   if (filters == nullptr) {
@@ -160,9 +160,14 @@ Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const f
     filters = computed.data();
   }
   LogMelBuilder builder(filters, n_mels);
-  Status st = DecodeAudio(path, [&](const float* p, size_t n) { builder.Push(p, n); }, options);
+  Status st = decode([&](const float* p, size_t n) { builder.Push(p, n); });
   if (!st.ok()) return st;
   return builder.Finish();
+}
+
+Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels,
+                                                const AudioLoadOptions& options) {
+  return ComputeLogMel([&](const SampleSink& sink) { return DecodeAudio(path, sink, options); }, filters, n_mels);
 }
 
 }  // namespace wisp

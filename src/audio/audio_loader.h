@@ -14,6 +14,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink, 
 
 // Convenience: the whole file as one vector of 16-kHz mono samples.
 Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoadOptions& options = {});
+
+// The log-mel spectrogram of whatever `decode` streams into the sink it is given (librosa's
+// filterbank when filters is null): the one place the file and in-memory front doors share.
+Result<LogMelSpectrogram> ComputeLogMel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
+                                        int n_mels);
 
 // Streams decode -> mel without holding the samples: the spectrogram transcribe() computes
 // (30 s of zero padding included). filters: (n_mels, 201) row-major as stored in the model;

@@ -6,7 +6,6 @@
 
 #include "audio/audio_loader.h"
 #include "audio/ffmpeg_decoder.h"
-#include "audio/mel_filters.h"
 #include "audio/wav.h"
 
 #ifdef WISP_HAVE_FFMPEG
@@ -107,16 +106,8 @@ Status DecodeAudioFromMemory(std::span<const uint8_t> data, const SampleSink& si
 
 Result<LogMelSpectrogram> ComputeLogMelFromMemory(std::span<const uint8_t> data, const float* filters, int n_mels,
                                                   const MemoryDecodeOptions& options) {
-  if (n_mels <= 0) return InvalidArgument("n_mels must be positive, got " + std::to_string(n_mels));
-  std::vector<float> computed;
-  if (filters == nullptr) {
-    computed = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
-    filters = computed.data();
-  }
-  LogMelBuilder builder(filters, n_mels);
-  Status st = DecodeAudioFromMemory(data, [&](const float* p, size_t n) { builder.Push(p, n); }, options);
-  if (!st.ok()) return st;
-  return builder.Finish();
+  return ComputeLogMel([&](const SampleSink& sink) { return DecodeAudioFromMemory(data, sink, options); }, filters,
+                       n_mels);
 }
 
 }  // namespace wisp
