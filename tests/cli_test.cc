@@ -542,3 +542,20 @@ TEST_F(CliDecodingTest, WordTimestampsGiveWordsInJsonAndWordCues) {
 }
 
 }  // namespace
+
+// Issue 11's front-end rules: audio longer than --max-duration is refused before decoding, and a
+// thread count far above the cores is lowered with a warning (the pool would only thrash).
+TEST_F(CliWithModelTest, MaxDurationAndThreadCap) {
+  const std::string model = WriteModel("for-tests-ggml-tiny.en.bin");
+  if (model.empty()) GTEST_SKIP() << "needs " WISP_SHARED_DATA_DIR "/for-tests-ggml-tiny.en.bin";
+  const std::string audio = std::string(WISP_TEST_DATA_DIR) + "/speech1.wav";
+  RunResult r = RunWisp({"transcribe", "-m", model, "--max-duration", "1", audio});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_CONTAINS(r.err, "s of audio exceeds the maximum duration of 1 s");
+  EXPECT_EQ(r.out, "");
+  RunResult bad = RunWisp({"transcribe", "-m", model, "--max-duration", "-3", audio});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_CONTAINS(bad.err, "--max-duration");
+  RunResult many = RunWisp({"transcribe", "-m", model, "-t", "1000", "--max-duration", "1", audio});
+  EXPECT_CONTAINS(many.err, "wisp transcribe: warning: thread count 1000 lowered to ");
+}

@@ -46,7 +46,8 @@ constexpr double kStatTol = 1e-5;  // as real_weights_test: float32 on both side
 constexpr double kWordTol = 0.02;
 
 const std::vector<std::string> kConfigs = {"default",  "fallback_lp05", "beam5",
-                                           "beam5_patience2", "beam5_lp", "words_greedy", "words_beam5"};
+                                           "beam5_patience2", "beam5_lp", "words_greedy", "words_beam5",
+                                           "no_timestamps", "prompt_nocond"};
 const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
 
 struct Shared {
@@ -117,6 +118,8 @@ TranscribeOptions OptionsOf(const Json& o) {
   options.no_speech_threshold = o["no_speech_threshold"].AsDouble();
   if (given("condition_on_previous_text")) options.condition_on_previous_text = o["condition_on_previous_text"].AsBool();
   if (given("word_timestamps")) options.word_timestamps = o["word_timestamps"].AsBool();
+  if (given("without_timestamps")) options.without_timestamps = o["without_timestamps"].AsBool();
+  if (given("initial_prompt")) options.initial_prompt = o["initial_prompt"].AsString();
   return options;
 }
 

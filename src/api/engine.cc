@@ -101,7 +101,8 @@ Result<std::unique_ptr<WhisperEngine>> WhisperEngine::Load(const std::string& mo
 
 Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& audio_path,
                                                           const TranscribeOptions& options,
-                                                          const OpContext& ctx) const {
+                                                          const OpContext& ctx,
+                                                          const AudioLoadOptions& audio) const {
   if (ctx.backend == Backend::kReference && !model_->weights.f32_matrices) {
     return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
                            "backend's packed weights only (load it for the reference backend)");
@@ -112,7 +113,7 @@ Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& aud
   // openai-whisper computes it for n_mels.
   const float* filter_data =
       filters.n_mels == n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
-  Result<LogMelSpectrogram> mel = ComputeLogMelFromFile(audio_path, filter_data, n_mels);
+  Result<LogMelSpectrogram> mel = ComputeLogMelFromFile(audio_path, filter_data, n_mels, audio);
   if (!mel.ok()) {
     const std::string& m = mel.status().message();
     // Name the file unless the audio layer already did.

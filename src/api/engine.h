@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "audio/input_rules.h"
 #include "model/formats/checkpoint_reader.h"
 #include "model/ggml_loader.h"
 #include "ops/ops.h"
@@ -39,9 +40,11 @@ class WhisperEngine {
 
   // Decodes audio_path (any format the audio layer reads; "-" is stdin), computes the log-mel
   // spectrogram with the model's filters and runs the transcription loop.
+  // audio: the audio layer's rules (max_duration_seconds, where repair warnings go).
   Result<TranscriptionResult> TranscribeFile(const std::string& audio_path,
                                              const TranscribeOptions& options,
-                                             const OpContext& ctx) const;
+                                             const OpContext& ctx,
+                                             const AudioLoadOptions& audio = {}) const;
 
   const LoadedModel& model() const { return *model_; }
   const HParams& hparams() const { return model_->weights.hparams; }

@@ -33,6 +33,7 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"language", 'l', "LANG", "spoken language code (en, de, ...); default: en for .en models, else "
                                 "detected from the first 30 s"},
       {"task", 0, "TASK", "transcribe (default) or translate (into English)"},
+      {"max-duration", 0, "SECONDS", "refuse audio longer than this, checked before decoding (default: unlimited)"},
       {"threads", 't', "N", "worker threads (default: the physical cores, " +
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
@@ -227,6 +228,7 @@ struct TranscribeRequest {
   std::string language;
   TranscribeOptions options;
   int threads = 1;
+  double max_duration = 0;  // seconds of audio; 0 = unlimited
   Backend backend = Backend::kFast;
   bool q8_exact = false;
   std::string tokenizer_file;
@@ -260,7 +262,14 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
   if (args.Has("threads")) {
     Result<int> threads = ParseIntFlag("--threads", args.Get("threads"), 1, 1024);
     if (!threads.ok()) return threads.status();
-    r.threads = *threads;
+    const ThreadPool::ThreadCount capped = ThreadPool::CapThreadCount(*threads);
+    if (!capped.warning.empty()) std::fprintf(stderr, "%s: warning: %s\n", kCommand, capped.warning.c_str());
+    r.threads = capped.threads;
+  }
+  if (args.Has("max-duration")) {
+    Result<double> d = ParseDoubleFlag("--max-duration", args.Get("max-duration"), 0.0, 1e9);
+    if (!d.ok()) return d.status();
+    r.max_duration = *d;
   }
   const std::string backend = args.Get("backend", "fast");
   if (backend == "reference") {
@@ -442,7 +451,7 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
   int exit_code = kExitOk;
   for (const std::string& audio : r.audio) {
     const auto start = std::chrono::steady_clock::now();
-    Result<TranscriptionResult> result = (*engine)->TranscribeFile(audio, r.options, ctx);
+    Result<TranscriptionResult> result = (*engine)->TranscribeFile(audio, r.options, ctx, AudioLoadOptions{.max_duration_seconds = r.max_duration});
     if (!result.ok()) {
       // Like openai-whisper's cli: report, skip this file, go on with the next.
       ReportError(kCommand, result.status().message(), kExitBadInput);
