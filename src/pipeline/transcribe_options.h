@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/status.h"
@@ -22,6 +23,11 @@ inline const std::vector<double>& DefaultTemperatures() {
   static const std::vector<double> t = {0.0, 0.2, 0.4, 0.6, 0.8, 1.0};
   return t;
 }
+
+// transcribe()'s defaults for prepend_punctuations / append_punctuations (word timestamps).
+inline constexpr std::string_view kDefaultPrependPunctuations = "\"'\u201c\u00bf([{-";
+inline constexpr std::string_view kDefaultAppendPunctuations =
+    "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";
 
 struct TranscribeOptions {
   // A code ("en") or a name ("English"), as get_tokenizer accepts them. Empty: detected from the
@@ -55,8 +61,8 @@ struct TranscribeOptions {
   // Word-level timestamps (pipeline/word_timestamps.h): every segment gets its words, and seek
   // follows the last word's end. The punctuation sets merge with the adjacent word.
   bool word_timestamps = false;
-  std::string prepend_punctuations = "\"'\u201c\u00bf([{-";
-  std::string append_punctuations = "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";
+  std::string prepend_punctuations = std::string(kDefaultPrependPunctuations);
+  std::string append_punctuations = std::string(kDefaultAppendPunctuations);
   std::optional<double> hallucination_silence_threshold;  // seconds; needs word_timestamps
 
   // The fallback thresholds; NaN disables one (python's None).

@@ -34,10 +34,8 @@
 
 namespace wisp {
 
-// transcribe()'s defaults for prepend_punctuations / append_punctuations.
-inline constexpr std::string_view kDefaultPrependPunctuations = "\"'\u201c\u00bf([{-";
-inline constexpr std::string_view kDefaultAppendPunctuations =
-    "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";
+// transcribe()'s punctuation defaults (kDefaultPrependPunctuations, kDefaultAppendPunctuations)
+// live with the options, in pipeline/transcribe_options.h.
 
 // ---- Alignment heads ------------------------------------------------------------------------
 

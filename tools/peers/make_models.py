@@ -44,6 +44,21 @@ STEP_POSITION = 64
 N_STATIC_TOKENS = 128
 
 
+OPENAI_TO_HF = [  # transformers/models/whisper/convert_openai_to_hf.py WHISPER_MAPPING
+    ("blocks", "layers"), ("mlp.0", "fc1"), ("mlp.2", "fc2"), ("mlp_ln", "final_layer_norm"),
+    (".attn.query", ".self_attn.q_proj"), (".attn.key", ".self_attn.k_proj"),
+    (".attn.value", ".self_attn.v_proj"), (".attn_ln", ".self_attn_layer_norm"),
+    (".attn.out", ".self_attn.out_proj"), (".cross_attn.query", ".encoder_attn.q_proj"),
+    (".cross_attn.key", ".encoder_attn.k_proj"), (".cross_attn.value", ".encoder_attn.v_proj"),
+    (".cross_attn_ln", ".encoder_attn_layer_norm"), (".cross_attn.out", ".encoder_attn.out_proj"),
+    ("decoder.ln.", "decoder.layer_norm."), ("encoder.ln.", "encoder.layer_norm."),
+    ("token_embedding", "embed_tokens"),
+    ("encoder.positional_embedding", "encoder.embed_positions.weight"),
+    ("decoder.positional_embedding", "decoder.embed_positions.weight"),
+    ("ln_post", "layer_norm"),
+]
+
+
 def log(msg):
     print(f"[make_models {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -84,19 +99,7 @@ def to_hf(state, dims):
     """openai-whisper state dict -> transformers WhisperForConditionalGeneration (float32)."""
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    mapping = [  # transformers/models/whisper/convert_openai_to_hf.py WHISPER_MAPPING
-        ("blocks", "layers"), ("mlp.0", "fc1"), ("mlp.2", "fc2"), ("mlp_ln", "final_layer_norm"),
-        (".attn.query", ".self_attn.q_proj"), (".attn.key", ".self_attn.k_proj"),
-        (".attn.value", ".self_attn.v_proj"), (".attn_ln", ".self_attn_layer_norm"),
-        (".attn.out", ".self_attn.out_proj"), (".cross_attn.query", ".encoder_attn.q_proj"),
-        (".cross_attn.key", ".encoder_attn.k_proj"), (".cross_attn.value", ".encoder_attn.v_proj"),
-        (".cross_attn_ln", ".encoder_attn_layer_norm"), (".cross_attn.out", ".encoder_attn.out_proj"),
-        ("decoder.ln.", "decoder.layer_norm."), ("encoder.ln.", "encoder.layer_norm."),
-        ("token_embedding", "embed_tokens"),
-        ("encoder.positional_embedding", "encoder.embed_positions.weight"),
-        ("decoder.positional_embedding", "decoder.embed_positions.weight"),
-        ("ln_post", "layer_norm"),
-    ]
+    mapping = OPENAI_TO_HF
     new = {}
     for k, v in state.items():
         if k == "alignment_heads":

@@ -15,19 +15,8 @@ import sys
 import torch
 from safetensors.torch import save_file
 
-MAPPING = [  # openai-whisper -> transformers, in the order convert_openai_to_hf.py applies them
-    ("blocks", "layers"), ("mlp.0", "fc1"), ("mlp.2", "fc2"), ("mlp_ln", "final_layer_norm"),
-    (".attn.query", ".self_attn.q_proj"), (".attn.key", ".self_attn.k_proj"),
-    (".attn.value", ".self_attn.v_proj"), (".attn_ln", ".self_attn_layer_norm"),
-    (".attn.out", ".self_attn.out_proj"), (".cross_attn.query", ".encoder_attn.q_proj"),
-    (".cross_attn.key", ".encoder_attn.k_proj"), (".cross_attn.value", ".encoder_attn.v_proj"),
-    (".cross_attn_ln", ".encoder_attn_layer_norm"), (".cross_attn.out", ".encoder_attn.out_proj"),
-    ("decoder.ln.", "decoder.layer_norm."), ("encoder.ln.", "encoder.layer_norm."),
-    ("token_embedding", "embed_tokens"),
-    ("encoder.positional_embedding", "encoder.embed_positions.weight"),
-    ("decoder.positional_embedding", "decoder.embed_positions.weight"),
-    ("ln_post", "layer_norm"),
-]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+from make_models import OPENAI_TO_HF as MAPPING  # noqa: E402  the one openai -> transformers name table
 
 
 def main():
