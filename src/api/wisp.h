@@ -44,7 +44,8 @@ typedef enum wisp_status {
   WISP_ERROR_IO = 4,               /* a file could not be read or written */
   WISP_ERROR_UNSUPPORTED = 5,      /* e.g. an audio format this build cannot decode */
   WISP_ERROR_NETWORK = 6,
-  WISP_ERROR_INTERNAL = 7          /* out of memory or a bug */
+  WISP_ERROR_INTERNAL = 7,         /* out of memory or a bug */
+  WISP_ERROR_CANCELLED = 8         /* the caller cancelled the transcription */
 } wisp_status;
 
 typedef enum wisp_backend {

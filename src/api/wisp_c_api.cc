@@ -43,6 +43,7 @@ wisp_status StatusCode(wisp::ErrorKind kind) {
     case wisp::ErrorKind::kIo: return WISP_ERROR_IO;
     case wisp::ErrorKind::kUnsupported: return WISP_ERROR_UNSUPPORTED;
     case wisp::ErrorKind::kNetwork: return WISP_ERROR_NETWORK;
+    case wisp::ErrorKind::kCancelled: return WISP_ERROR_CANCELLED;
   }
   return WISP_ERROR_INTERNAL;
 }

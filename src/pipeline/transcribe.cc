@@ -187,6 +187,10 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
   TranscribeState state = TranscribeState::Start(options, initial_prompt_tokens, content_frames);
 
   while (state.NextWindow()) {
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
+      return Cancelled("transcription cancelled at " + std::to_string(FramesToSeconds(state.seek)) + " s");
+    }
+    if (options.on_progress) options.on_progress(FramesToSeconds(state.seek), FramesToSeconds(content_frames));
     const int64_t seek = state.seek;
     const double time_offset = FramesToSeconds(seek);
     const int64_t segment_size = state.WindowFrames(content_frames);
@@ -261,6 +265,7 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
     state.FinishWindow(result.temperature, options.condition_on_previous_text);
   }
 
+  if (options.on_progress) options.on_progress(FramesToSeconds(content_frames), FramesToSeconds(content_frames));
   const std::vector<int>& all_tokens = state.all_tokens;
   // tokenizer.decode(all_tokens[len(initial_prompt_tokens):]): timestamps dropped, other
   // specials (none survive the default suppression) as text.

@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -75,6 +76,12 @@ struct TranscribeOptions {
   uint64_t seed = 0;
   // Called with every segment as soon as its window is decoded (the official verbose print).
   std::function<void(const Segment&)> on_segment;
+  // Called before every window and at the end with the audio done so far and the audio's length, in seconds
+  // (total_seconds < 0 while a stream's length is not known yet). Progress bars and ETAs.
+  std::function<void(double done_seconds, double total_seconds)> on_progress;
+  // Checked before every window (and while audio is read): once set, from any thread, the
+  // transcription stops and returns a kCancelled error. Not owned.
+  const std::atomic<bool>* cancel = nullptr;
 
   // The model-independent checks, with the official's refusals: unknown task or language (or
   // candidate language), no temperature or one < 0, best_of or beam_size < 1, patience without

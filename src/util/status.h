@@ -7,7 +7,7 @@
 namespace wisp {
 
 // Which class of failure: lets front ends choose an exit code without parsing text.
-enum class ErrorKind { kOk = 0, kInvalidArgument, kBadInput, kNotFound, kIo, kUnsupported, kNetwork };
+enum class ErrorKind { kOk = 0, kInvalidArgument, kBadInput, kNotFound, kIo, kUnsupported, kNetwork, kCancelled };
 
 class Status {
  public:
@@ -29,6 +29,8 @@ inline Status IoError(std::string m) { return Status(ErrorKind::kIo, std::move(m
 inline Status NotFound(std::string m) { return Status(ErrorKind::kNotFound, std::move(m)); }
 inline Status Unsupported(std::string m) { return Status(ErrorKind::kUnsupported, std::move(m)); }
 inline Status NetworkError(std::string m) { return Status(ErrorKind::kNetwork, std::move(m)); }
+// The caller asked to stop (TranscribeOptions::cancel); not a failure of the input.
+inline Status Cancelled(std::string m) { return Status(ErrorKind::kCancelled, std::move(m)); }
 
 // A value or the Status that explains why there is none.
 template <typename T>
