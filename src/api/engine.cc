@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
+#include "api/session.h"
 #include "audio/audio_loader.h"
 #include "util/cache_dir.h"
 
@@ -107,20 +109,50 @@ Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& aud
     return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
                            "backend's packed weights only (load it for the reference backend)");
   }
+  Result<std::unique_ptr<ReplayableAudio>> input = ReplayableAudio::Open(audio_path);
+  if (!input.ok()) return input.status();
+  // Name the file unless the audio layer already did.
+  auto named = [&](const Status& st) {
+    const std::string& m = st.message();
+    return Status(st.kind(), m.find((*input)->display_name()) == std::string::npos && m.find(audio_path) == std::string::npos
+                                 ? audio_path + ": " + m
+                                 : m);
+  };
+  AudioLoadOptions scan_options = audio;
+  if (scan_options.cancel == nullptr) scan_options.cancel = options.cancel;
+  auto decode = [&](const SampleSink& sink) { return (*input)->Decode(sink, scan_options); };
+  // A short spectrogram is kept whole in one pass, as transcribe() computes it; a longer one
+  // leaves only its level and length, and a second pass streams the windows.
+  Result<MelPass> pass =
+      ComputeLogMelOrLevel(decode, mel_filters(), hparams().n_mels, audio.max_spectrogram_frames_in_memory);
+  if (!pass.ok()) return named(pass.status());
+  if (pass->mel) return Transcribe(model_->weights, tokenizer_, ctx, *pass->mel, options, &model_->metadata);
+
+  SessionConfig config;
+  config.level = pass->level.log_max;
+  config.total_samples_16k = pass->level.samples;
+  Result<std::unique_ptr<Session>> session = Session::Start(*this, options, ctx, config);
+  if (!session.ok()) return session.status();
+  // A failed window stops the second audio pass at its next block.
+  std::atomic<bool> stop{false};
+  AudioLoadOptions second_pass = scan_options;
+  second_pass.cancel = &stop;
+  Status pushed;
+  Status decoded = (*input)->Decode(
+      [&](const float* p, size_t n) {
+        if (!pushed.ok()) return;
+        pushed = (*session)->Push(p, n);
+        if (!pushed.ok()) stop.store(true);
+      },
+      second_pass);
+  if (!pushed.ok()) return pushed;
+  if (!decoded.ok()) return named(decoded);
+  return (*session)->Finish();
+}
+
+const float* WhisperEngine::mel_filters() const {
   const MelFilters& filters = model_->mel_filters;
-  const int n_mels = hparams().n_mels;
-  // A file without an embedded filterbank (or one of another size) gets librosa's, as
-  // openai-whisper computes it for n_mels.
-  const float* filter_data =
-      filters.n_mels == n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
-  Result<LogMelSpectrogram> mel = ComputeLogMelFromFile(audio_path, filter_data, n_mels, audio);
-  if (!mel.ok()) {
-    const std::string& m = mel.status().message();
-    // Name the file unless the audio layer already did.
-    return Status(mel.status().kind(),
-                  m.find(audio_path) == std::string::npos ? audio_path + ": " + m : m);
-  }
-  return Transcribe(model_->weights, tokenizer_, ctx, *mel, options, &model_->metadata);
+  return filters.n_mels == hparams().n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
 }
 
 }  // namespace wisp

@@ -38,8 +38,13 @@ class WhisperEngine {
                                                      const std::string& tokenizer_file,
                                                      const LoadOptions& load_options = {});
 
-  // Decodes audio_path (any format the audio layer reads; "-" is stdin), computes the log-mel
-  // spectrogram with the model's filters and runs the transcription loop.
+  // Decodes audio_path (any format the audio layer reads; "-" is stdin, spooled to a private
+  // temporary file) with memory bounded however long it is: up to 10 minutes, one pass keeps
+  // the spectrogram (<= 31 MB); longer audio is read twice, streaming: a first pass for the
+  // spectrogram's level and length (audio_loader.h's ComputeLogMelOrLevel), then a Session
+  // (session.h) fed block by block, which decodes each window as its frames arrive and releases
+  // them. Either way the result is exactly the official transcribe()'s. options.cancel also
+  // stops the audio passes.
   // audio: the audio layer's rules (max_duration_seconds, where repair warnings go).
   Result<TranscriptionResult> TranscribeFile(const std::string& audio_path,
                                              const TranscribeOptions& options,
@@ -47,6 +52,9 @@ class WhisperEngine {
                                              const AudioLoadOptions& audio = {}) const;
 
   const LoadedModel& model() const { return *model_; }
+  // The model's (n_mels, 201) mel filters, or nullptr when it carries none of its size: the audio
+  // layer then computes librosa's, as openai-whisper does for n_mels.
+  const float* mel_filters() const;
   const HParams& hparams() const { return model_->weights.hparams; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
   // A sentence saying which tokenizer is in use ("tiktoken file /x/gpt2.tiktoken" or

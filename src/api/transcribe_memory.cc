@@ -4,12 +4,7 @@ namespace wisp {
 
 Result<LogMelSpectrogram> ComputeEngineMelFromMemory(const WhisperEngine& engine, std::span<const uint8_t> audio,
                                                      const MemoryDecodeOptions& decode) {
-  const MelFilters& filters = engine.model().mel_filters;
-  const int n_mels = engine.hparams().n_mels;
-  // A model without an embedded filterbank (or one of another size) gets librosa's, as
-  // TranscribeFile does.
-  const float* filter_data = filters.n_mels == n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
-  return ComputeLogMelFromMemory(audio, filter_data, n_mels, decode);
+  return ComputeLogMelFromMemory(audio, engine.mel_filters(), engine.hparams().n_mels, decode);
 }
 
 Result<TranscriptionResult> TranscribeMel(const WhisperEngine& engine, const LogMelSpectrogram& mel,

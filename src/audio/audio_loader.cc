@@ -16,10 +16,6 @@
 #include "util/mapped_file.h"
 
 namespace wisp {
-namespace {
-
-// WAV frames converted per step: bounds the float scratch (~256 KB) whatever the file size.
-constexpr size_t kWavBlockFrames = 1 << 16;
 
 // Standard input copied to an unlinked-on-destruction temporary file, so that it can then be
 // treated exactly like a named file (mapped if WAV, opened by ffmpeg otherwise) without holding
@@ -64,6 +60,14 @@ class StdinSpool {
   std::string path_;
 };
 
+namespace {
+
+// WAV frames converted per step: bounds the float scratch (~256 KB) whatever the file size.
+constexpr size_t kWavBlockFrames = 1 << 16;
+
+Status DecodeWavBlocks(const uint8_t* data, size_t size, const SampleSink& sink, const AudioLoadOptions& options,
+                       bool file_mapping);
+
 Status DecodeFile(const std::string& path, const std::string& display_name, const SampleSink& sink,
                   const AudioLoadOptions& options) {
   WISP_RETURN_IF_ERROR(CheckMaxDuration(0, options.max_duration_seconds));
@@ -77,7 +81,7 @@ Status DecodeFile(const std::string& path, const std::string& display_name, cons
     // Warnings name the file as errors do.
     AudioLoadOptions named = options;
     named.on_warning = [&](const std::string& m) { EmitAudioWarning(options, "'" + display_name + "': " + m); };
-    Status st = DecodeWavTo16k(data, size, sink, named);
+    Status st = DecodeWavBlocks(data, size, sink, named, /*file_mapping=*/true);
     if (st.ok()) return st;
     // Only a codec the built-in reader lacks (ADPCM, mu-law, ...) goes to ffmpeg: every other
     // error is BadInput (wav.h), and a malformed WAV handed on would be decoded as something
@@ -88,7 +92,7 @@ Status DecodeFile(const std::string& path, const std::string& display_name, cons
     return Unsupported("'" + display_name + "': unsupported audio format (not WAV) and wisp was built without ffmpeg");
   }
   file->reset();  // unmap before handing the path to ffmpeg
-  Status st = DecodeWithFfmpeg(path, sink, options.max_duration_seconds);
+  Status st = DecodeWithFfmpeg(path, sink, options.max_duration_seconds, options.cancel);
   if (st.ok()) return st;
   // Errors from the stdin spool should name stdin, not the temporary file.
   std::string message = st.message();
@@ -104,6 +108,15 @@ Status DecodeFile(const std::string& path, const std::string& display_name, cons
 }  // namespace
 
 Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink, const AudioLoadOptions& options) {
+  return DecodeWavBlocks(data, size, sink, options, /*file_mapping=*/false);
+}
+
+namespace {
+
+// file_mapping: data is a read-only file mapping whose decoded pages are dropped block by block,
+// so that an hour-long WAV never becomes resident (a heap buffer must not be released).
+Status DecodeWavBlocks(const uint8_t* data, size_t size, const SampleSink& sink, const AudioLoadOptions& options,
+                       bool file_mapping) {
   Result<WavLayout> layout = ParseWavLayout(data, size);
   if (!layout.ok()) return layout.status();
   // The output length is known from the header: refuse an over-long file before the resampler,
@@ -131,17 +144,45 @@ Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink, 
   std::vector<float> block(static_cast<size_t>(std::min<uint64_t>(layout->frames, kWavBlockFrames)));
   for (uint64_t first = 0; first < layout->frames; first += block.size()) {
     const size_t count = static_cast<size_t>(std::min<uint64_t>(block.size(), layout->frames - first));
+    if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
+      return Cancelled("audio decoding cancelled");
+    }
     WISP_RETURN_IF_ERROR(DecodeWavFrames(*layout, data, first, count, block.data()));
     WISP_RETURN_IF_ERROR((*resampler)->Push(block.data(), count, sink));
+    if (file_mapping) {
+      const size_t frame_bytes = static_cast<size_t>(layout->channels) * layout->bytes_per_sample;
+      ReleaseMappedRange(data + layout->data_offset + first * frame_bytes, count * frame_bytes);
+    }
   }
   return (*resampler)->Finish(sink);
 }
 
+}  // namespace
+
+ReplayableAudio::ReplayableAudio() = default;
+ReplayableAudio::~ReplayableAudio() = default;
+
+Result<std::unique_ptr<ReplayableAudio>> ReplayableAudio::Open(const std::string& path) {
+  std::unique_ptr<ReplayableAudio> audio(new ReplayableAudio());
+  if (path != "-") {
+    audio->path_ = audio->display_name_ = path;
+    return audio;
+  }
+  audio->spool_ = std::make_unique<StdinSpool>();
+  WISP_RETURN_IF_ERROR(audio->spool_->Fill());
+  audio->path_ = audio->spool_->path();
+  audio->display_name_ = "<stdin>";
+  return audio;
+}
+
+Status ReplayableAudio::Decode(const SampleSink& sink, const AudioLoadOptions& options) const {
+  return DecodeFile(path_, display_name_, sink, options);
+}
+
 Status DecodeAudio(const std::string& path, const SampleSink& sink, const AudioLoadOptions& options) {
-  if (path != "-") return DecodeFile(path, path, sink, options);
-  StdinSpool spool;
-  WISP_RETURN_IF_ERROR(spool.Fill());
-  return DecodeFile(spool.path(), "<stdin>", sink, options);
+  Result<std::unique_ptr<ReplayableAudio>> audio = ReplayableAudio::Open(path);
+  if (!audio.ok()) return audio.status();
+  return (*audio)->Decode(sink, options);
 }
 
 Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoadOptions& options) {
@@ -151,18 +192,46 @@ Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoad
   return samples;
 }
 
+// The model's filters, or librosa's Slaney filterbank computed into *storage when there are none.
+static const float* FiltersOrSlaney(const float* filters, int n_mels, std::vector<float>* storage) {
+  if (filters != nullptr) return filters;
+  *storage = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
+  return storage->data();
+}
+
 Result<LogMelSpectrogram> ComputeLogMel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
                                         int n_mels) {
   if (n_mels <= 0) return InvalidArgument("n_mels must be positive, got " + std::to_string(n_mels));
   std::vector<float> computed;
-  if (filters == nullptr) {
-    computed = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
-    filters = computed.data();
-  }
+  filters = FiltersOrSlaney(filters, n_mels, &computed);
   LogMelBuilder builder(filters, n_mels);
   Status st = decode([&](const float* p, size_t n) { builder.Push(p, n); });
   if (!st.ok()) return st;
   return builder.Finish();
+}
+
+Result<MelPass> ComputeLogMelOrLevel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
+                                     int n_mels, int64_t keep_frames) {
+  if (n_mels <= 0) return InvalidArgument("n_mels must be positive, got " + std::to_string(n_mels));
+  std::vector<float> computed;
+  filters = FiltersOrSlaney(filters, n_mels, &computed);
+  LogMelBuilder builder(filters, n_mels);
+  bool keep = true;
+  Status st = decode([&](const float* p, size_t n) {
+    builder.Push(p, n);
+    if (keep && builder.spectrogram().total_frames() > keep_frames) {
+      keep = false;
+      builder.ScanOnly();
+    }
+  });
+  if (!st.ok()) return st;
+  builder.End();
+  // The padding's frames count too: the spectrogram transcribe() scales is the padded one.
+  if (builder.spectrogram().total_frames() > keep_frames) keep = false;
+  MelPass pass;
+  pass.level = MelLevel{builder.spectrogram().level(), builder.samples_pushed()};
+  if (keep) pass.mel = builder.Finish();
+  return pass;
 }
 
 Result<LogMelSpectrogram> ComputeLogMelFromFile(const std::string& path, const float* filters, int n_mels,

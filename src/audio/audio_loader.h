@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,28 @@ namespace wisp {
 // Zero samples (an empty recording) is success with no sink call.
 Status DecodeAudio(const std::string& path, const SampleSink& sink, const AudioLoadOptions& options = {});
 
+class StdinSpool;
+
+// An input that can be decoded more than once (an exact streaming transcription reads it
+// twice: ScanMelLevel, then the windows): a path, or standard input ("-") copied once to a
+// private temporary file that is removed with this object.
+class ReplayableAudio {
+ public:
+  // Errors: stdin that cannot be read or spooled (IoError). A path is only opened by Decode.
+  static Result<std::unique_ptr<ReplayableAudio>> Open(const std::string& path);
+  ~ReplayableAudio();
+  // DecodeAudio's contract, each call from the start of the input.
+  Status Decode(const SampleSink& sink, const AudioLoadOptions& options) const;
+  // The name messages use: the path, or "<stdin>".
+  const std::string& display_name() const { return display_name_; }
+
+ private:
+  ReplayableAudio();
+  std::string path_;
+  std::string display_name_;
+  std::unique_ptr<StdinSpool> spool_;
+};
+
 // The same for a WAV file already in memory (messages do not name a file).
 Status DecodeWavTo16k(const uint8_t* data, size_t size, const SampleSink& sink, const AudioLoadOptions& options = {});
 
@@ -42,6 +66,22 @@ Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoad
 // filterbank when filters is null): the one place the file and in-memory front doors share.
 Result<LogMelSpectrogram> ComputeLogMel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
                                         int n_mels);
+
+// The level (log10 max) of the padded spectrogram and the stream's length in 16-kHz samples.
+struct MelLevel {
+  float log_max = -10.0f;
+  int64_t samples = 0;
+};
+// One pass over whatever `decode` streams: the whole padded spectrogram when it has at most
+// keep_frames frames, else only its level and length, holding no more than a block of frames
+// (the first pass of an exact streaming transcription, LogMelBuilder::SetLevel, for inputs
+// that can be read twice). keep_frames = 0 only scans.
+struct MelPass {
+  std::optional<LogMelSpectrogram> mel;
+  MelLevel level;
+};
+Result<MelPass> ComputeLogMelOrLevel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
+                                     int n_mels, int64_t keep_frames);
 
 // Streams decode -> mel without holding the samples: the spectrogram transcribe() computes
 // (30 s of zero padding included). filters: (n_mels, 201) row-major as stored in the model;

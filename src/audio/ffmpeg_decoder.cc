@@ -22,7 +22,7 @@ namespace wisp {
 
 bool FfmpegAvailable() { return false; }
 
-Status DecodeWithFfmpeg(const std::string& path, const SampleSink&, double) {
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink&, double, const std::atomic<bool>*) {
   return Unsupported("cannot decode '" + path + "': wisp was built without ffmpeg");
 }
 
@@ -123,21 +123,24 @@ void QuietLibavLogging() {
 bool FfmpegAvailable() { return true; }
 
 namespace {
-Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& sink, double max_duration_seconds);
+Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& sink, double max_duration_seconds,
+                   const std::atomic<bool>* cancel);
 }  // namespace
 
-Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds) {
-  return DecodeInput(path, nullptr, sink, max_duration_seconds);
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds,
+                        const std::atomic<bool>* cancel) {
+  return DecodeInput(path, nullptr, sink, max_duration_seconds, cancel);
 }
 
 Status DecodeWithFfmpegIo(AVIOContext* io, const std::string& name, const SampleSink& sink) {
-  return DecodeInput(name, io, sink, 0);
+  return DecodeInput(name, io, sink, 0, nullptr);
 }
 
 namespace {
 
 // path names the input in messages; with io it is not opened (the container is probed from io).
-Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& sink, double max_duration_seconds) {
+Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& sink, double max_duration_seconds,
+                   const std::atomic<bool>* cancel) {
   WISP_RETURN_IF_ERROR(CheckMaxDuration(0, max_duration_seconds));
   QuietLibavLogging();
   AVFormatContext* raw_format = nullptr;
@@ -231,6 +234,7 @@ Status DecodeInput(const std::string& path, AVIOContext* io, const SampleSink& s
     }
   };
   while (true) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return Cancelled("decoding of '" + path + "' cancelled");
     rc = av_read_frame(format.get(), packet.get());
     if (rc == AVERROR_EOF) break;
     if (rc < 0) {  // a damaged container: keep what was decoded so far

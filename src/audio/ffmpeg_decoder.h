@@ -9,6 +9,7 @@
 // resampler. (openai-whisper itself pipes `ffmpeg -ac 1 -ar 16000 -f s16le`, i.e. swr's default
 // resampler plus 16-bit quantisation, so non-16-kHz input cannot match it bit for bit anyway.)
 #pragma once
+#include <atomic>
 #include <string>
 
 #include "audio/resampler.h"
@@ -27,7 +28,9 @@ bool FfmpegAvailable();
 // the input rules of input_rules.h: the sample rate range, NaN/infinite/huge float samples, and
 // max_duration_seconds (0 = unlimited), checked against the container's stated duration before
 // decoding and against the samples decoded so far while decoding.
-Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds = 0);
+// cancel (optional, not owned): once set, decoding stops with a kCancelled error.
+Status DecodeWithFfmpeg(const std::string& path, const SampleSink& sink, double max_duration_seconds = 0,
+                        const std::atomic<bool>* cancel = nullptr);
 
 // The same through caller-supplied I/O (audio/memory_audio.cc reads an upload from memory this
 // way, never through a temporary file); `name` stands for the input in messages. The caller owns

@@ -13,6 +13,8 @@
 //    while decoding in case the container lied).
 #pragma once
 #include <cstdint>
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -32,6 +34,12 @@ struct AudioLoadOptions {
   // Receives one message per repaired defect (a truncated data chunk), naming the file. When
   // null, warnings go to stderr as "wisp: warning: ...": a repair is never silent.
   std::function<void(const std::string&)> on_warning;
+  // Spectrogram frames a file transcription keeps in memory for a one-pass transcription
+  // (WhisperEngine::TranscribeFile): 10 minutes, 19 MB at 80 mels (31 MB at 128). Longer audio
+  // is read twice and streamed, with flat memory; 0 streams everything.
+  int64_t max_spectrogram_frames_in_memory = 60000;
+  // Once set (from any thread), decoding stops with a kCancelled error. Not owned.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // BadInput "sample rate R Hz is outside the supported range 1000-384000 Hz" unless in range.

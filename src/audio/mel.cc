@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 #include "audio/mel_filters.h"
 #include "audio/power_spectrum.h"
@@ -21,8 +22,14 @@ float* LogMelSpectrogram::AppendFrame() {
   return blocks_.back().data() + in_block * n_mels_;
 }
 
+void LogMelSpectrogram::ReleaseBefore(int64_t frame) {
+  // Only whole blocks go, and never the block being appended to.
+  const int64_t releasable = std::min<int64_t>(frame / kFramesPerBlock, static_cast<int64_t>(blocks_.size()) - 1);
+  for (; released_blocks_ < releasable; ++released_blocks_) std::vector<float>().swap(blocks_[released_blocks_]);
+}
+
 float LogMelSpectrogram::At(int mel, int64_t frame) const {
-  assert(mel >= 0 && mel < n_mels_ && frame >= 0 && frame < total_frames_);
+  assert(mel >= 0 && mel < n_mels_ && frame >= first_stored_frame() && frame < total_frames_);
   // torch: (torch.maximum(log_spec, log_spec.max() - 8.0) + 4.0) / 4.0, all in float32.
   const float floor = log_max_ - 8.0f;
   return (std::max(Frame(frame)[mel], floor) + 4.0f) / 4.0f;
@@ -35,6 +42,7 @@ void LogMelSpectrogram::Window(int64_t start, int64_t count, float* out) const {
   // most N_FRAMES and zero-fills the rest.
   const int64_t available = std::max<int64_t>(0, total_frames_ - start);
   const int64_t n = std::min<int64_t>({count, available, static_cast<int64_t>(kWindowFrames)});
+  assert(n <= 0 || start >= first_stored_frame());
   const float floor = log_max_ - 8.0f;
   for (int64_t f = 0; f < n; ++f) {
     const float* column = Frame(start + f);
@@ -75,10 +83,46 @@ void LogMelBuilder::EmitFrame(int64_t frame, int64_t end_of_stream) {
     assert(idx >= pending_start_ && idx - pending_start_ < static_cast<int64_t>(pending_.size()));
     buf[j] = pending_[idx - pending_start_];
   }
+  if (scan_only_) {
+    ScanFrame(buf);
+    return;
+  }
   impl_->spectrum.Compute(buf, impl_->window.data(), impl_->power.data());
   float* column = out_.AppendFrame();
   impl_->filterbank.ApplyLog10(impl_->power.data(), column);
-  for (int m = 0; m < n_mels_; ++m) out_.log_max_ = std::max(out_.log_max_, column[m]);
+  if (!out_.level_fixed_) {
+    for (int m = 0; m < n_mels_; ++m) out_.log_max_ = std::max(out_.log_max_, column[m]);
+  }
+}
+
+void LogMelBuilder::ScanOnly() {
+  scan_only_ = true;
+  out_.ReleaseBefore(out_.total_frames_);
+  std::vector<std::vector<float>>().swap(out_.blocks_);
+  out_.released_blocks_ = 0;
+}
+
+void LogMelBuilder::ScanFrame(const float* frame) {
+  ++out_.total_frames_;
+  if (out_.level_fixed_) return;
+  // Parseval: sum over the 201 one-sided bins of |X_k|^2 <= sum over all 400 = 400 * sum (w x)^2,
+  // and every mel value is at most max_weight times that sum. 2 % covers the rounding.
+  double energy = 0.0;
+  const double* window = impl_->window.data();
+  for (int j = 0; j < kNFft; ++j) {
+    const double v = window[j] * frame[j];
+    energy += v * v;
+  }
+  const double bound = impl_->filterbank.max_weight() * kNFft * energy * 1.02;
+  if (static_cast<float>(std::log10(std::max(bound, 1e-10))) <= out_.log_max_) return;
+  impl_->spectrum.Compute(frame, window, impl_->power.data());
+  const double best = impl_->filterbank.MaxMel(impl_->power.data());
+  out_.log_max_ = std::max(out_.log_max_, static_cast<float>(std::log10(std::max(best, 1e-10))));
+}
+
+void LogMelBuilder::SetLevel(float log_max) {
+  out_.log_max_ = log_max;
+  out_.level_fixed_ = true;
 }
 
 void LogMelBuilder::DropConsumedSamples() {
@@ -107,22 +151,30 @@ void LogMelBuilder::Push(const float* samples, size_t n) {
   DropConsumedSamples();
 }
 
-LogMelSpectrogram LogMelBuilder::Finish() {
+void LogMelBuilder::End() {
+  if (ended_) return;
+  ended_ = true;
   // transcribe() calls log_mel_spectrogram(audio, padding=N_SAMPLES): 30 s of zeros appended
   // before the STFT. Pushed in pieces so the padding never exists as one large buffer.
   const std::vector<float> zeros(kSampleRate, 0.0f);
-  for (int pushed = 0; pushed < kWindowSamples; pushed += kSampleRate) Push(zeros.data(), zeros.size());
-
+  for (int pushed = 0; pushed < kWindowSamples; pushed += kSampleRate) {
+    Push(zeros.data(), zeros.size());
+    padding_pushed_ += kSampleRate;
+  }
   // torch.stft yields 1 + L / hop frames and whisper drops the last one: L / hop frames.
   const int64_t total = samples_seen_ / kHopLength;
   for (; next_frame_ < total; ++next_frame_) EmitFrame(next_frame_, samples_seen_);
   out_.content_frames_ = total - kWindowFrames;
+}
 
+LogMelSpectrogram LogMelBuilder::Finish() {
+  End();
   LogMelSpectrogram result = std::move(out_);
   out_ = LogMelSpectrogram();
   out_.n_mels_ = n_mels_;
   pending_.clear();
-  pending_start_ = samples_seen_ = next_frame_ = 0;
+  pending_start_ = samples_seen_ = next_frame_ = padding_pushed_ = 0;
+  ended_ = false;
   return result;
 }
 

@@ -1,6 +1,13 @@
 // Log-mel spectrogram identical to openai-whisper's log_mel_spectrogram(audio, n_mels,
 // padding=N_SAMPLES) as transcribe() calls it, computed incrementally so that hours of audio
-// never sit in memory as samples: only the log10 mel columns are kept (n_mels floats per 10 ms).
+// never sit in memory as samples: only the log10 mel columns are kept (n_mels floats per 10 ms),
+// and a streaming reader releases the columns it has consumed (ReleaseBefore), so memory stays
+// flat however long the audio is.
+//
+// The official scale clamps every value at (global max - 8) over the whole padded spectrogram.
+// A stream cannot know that max before its end: a caller that can read its input twice scans
+// the levels first (LogMelBuilder::ScanLevel) and fixes the max (SetLevel), which makes every
+// window exactly the official; without it windows use the max of every column computed so far.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +39,15 @@ class LogMelSpectrogram {
   // Final-scale value of one stored frame (tests).
   float At(int mel, int64_t frame) const;
 
+  // Frees the storage of frames before `frame` (whole blocks): Window and At must not read
+  // them again. Frames computed so far keep their numbering.
+  void ReleaseBefore(int64_t frame);
+  // First frame still stored (0 until ReleaseBefore frees a block).
+  int64_t first_stored_frame() const { return released_blocks_ * kFramesPerBlock; }
+  // The log10 max every window is scaled by: the scanned level once SetLevel was called, else
+  // the max over every frame computed so far.
+  float level() const { return log_max_; }
+
  private:
   friend class LogMelBuilder;
   // Frames live in fixed-size blocks so that growing to an hour of audio never needs one
@@ -45,7 +61,9 @@ class LogMelSpectrogram {
   int n_mels_ = 0;
   int64_t content_frames_ = 0;
   int64_t total_frames_ = 0;
+  int64_t released_blocks_ = 0;
   float log_max_ = -10.0f;
+  bool level_fixed_ = false;  // SetLevel: appended frames no longer move log_max_
   std::vector<std::vector<float>> blocks_;  // log10 mel, frame-major: [frame][mel]
 };
 
@@ -59,14 +77,32 @@ class LogMelBuilder {
   LogMelBuilder(LogMelBuilder&&) noexcept;
   LogMelBuilder& operator=(LogMelBuilder&&) noexcept;
   void Push(const float* samples, size_t n);
-  // Ends the stream; the builder is then empty again (ready for a new stream).
+  // Ends the stream (End(), if not done yet) and hands over the spectrogram; the builder is
+  // then empty again (ready for a new stream).
   LogMelSpectrogram Finish();
+
+  // Streaming use: the spectrogram so far (frames are final once computed; content_frames() is
+  // 0 until End), which the reader may ReleaseBefore. End() appends the padding and sets
+  // content_frames, leaving the spectrogram in place.
+  LogMelSpectrogram& spectrogram() { return out_; }
+  void End();
+  // Fixes the level (the log10 max of the whole padded spectrogram, e.g. from a first pass
+  // over the same audio: audio_loader.h's ScanMelLevel).
+  void SetLevel(float log_max);
+  // From now on keep no frames (those stored are freed), only the level and the count: the
+  // level scan of a stream too long to hold (ComputeLogMelOrLevel). A frame whose energy bound
+  // (Parseval) cannot raise the level skips its FFT, which makes quiet audio cheap to scan.
+  void ScanOnly();
+  // 16-kHz samples pushed so far (the padding excluded).
+  int64_t samples_pushed() const { return samples_seen_ - padding_pushed_; }
 
  private:
   struct Impl;  // FFT plan, window, sparse filterbank and scratch
   // Computes STFT frame `frame` (centred on sample frame * kHopLength). end_of_stream > 0
   // is the final sample count, enabling the reflect padding at the end.
   void EmitFrame(int64_t frame, int64_t end_of_stream);
+  // ScanOnly's EmitFrame: counts the frame and raises the level if the frame can.
+  void ScanFrame(const float* frame);
   void DropConsumedSamples();
 
   std::unique_ptr<Impl> impl_;
@@ -77,6 +113,9 @@ class LogMelBuilder {
   int64_t pending_start_ = 0;
   int64_t samples_seen_ = 0;
   int64_t next_frame_ = 0;
+  int64_t padding_pushed_ = 0;
+  bool ended_ = false;  // End() ran: Finish() must not pad again
+  bool scan_only_ = false;
   LogMelSpectrogram out_;
 };
 

@@ -78,7 +78,19 @@ SparseMelFilterbank::SparseMelFilterbank(const float* filters, int n_mels, int b
     while (last > first && row[last - 1] == 0.0f) --last;
     rows_[m].first_bin = first;
     rows_[m].weights.assign(row + first, row + last);
+    for (int k = first; k < last; ++k) max_weight_ = std::max(max_weight_, static_cast<double>(row[k]));
   }
+}
+
+double SparseMelFilterbank::MaxMel(const double* power) const {
+  double best = 0.0;
+  for (const Row& row : rows_) {
+    const double* p = power + row.first_bin;
+    double acc = 0.0;
+    for (size_t i = 0; i < row.weights.size(); ++i) acc += static_cast<double>(row.weights[i]) * p[i];
+    best = std::max(best, acc);
+  }
+  return best;
 }
 
 void SparseMelFilterbank::ApplyLog10(const double* power, float* out) const {

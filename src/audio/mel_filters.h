@@ -27,6 +27,11 @@ class SparseMelFilterbank {
   // out[m] = log10(max(sum_k filters[m][k] * power[k], 1e-10)) — whisper's
   // mel_spec.clamp(min=1e-10).log10() before the max-8 floor and scaling.
   void ApplyLog10(const double* power, float* out) const;
+  // max over m of sum_k filters[m][k] * power[k] (before the log): a spectrogram's level needs
+  // only this, since log10 and the cast to float are monotonic.
+  double MaxMel(const double* power) const;
+  // The largest filter weight: sum_k filters[m][k] * power[k] <= max_weight() * sum_k power[k].
+  double max_weight() const { return max_weight_; }
 
  private:
   struct Row {
@@ -36,6 +41,7 @@ class SparseMelFilterbank {
   int n_mels_;
   int bins_;
   std::vector<Row> rows_;
+  double max_weight_ = 0;
 };
 
 }  // namespace wisp
