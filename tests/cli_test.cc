@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli_fixture.h"
 #include "model/ggml_writer.h"
 #include "wisp_runner.h"
 
@@ -26,17 +27,8 @@ using wisp_test::ReadFile;
 using wisp_test::RunResult;
 using wisp_test::RunWisp;
 
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(access(kWisp.c_str(), X_OK), 0) << kWisp << " is not built";
-    char dir[] = "/tmp/wisp_cli_test_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-  std::string dir_;
-};
+using wisp_test::CliTest;
+using wisp_test::CliWithModelTest;
 
 TEST_F(CliTest, TopLevelHelpAndUnknownCommand) {
   RunResult none = RunWisp({});
@@ -155,21 +147,6 @@ TEST_F(CliTest, UnreachableDownloadHostExitsTwoWithAdvice) {
   EXPECT_CONTAINS(transcribe.err, "could not reach 127.0.0.1");
   EXPECT_FALSE(access((dir_ + "/ggml-tiny.en.bin").c_str(), F_OK) == 0);
 }
-
-// Needs a loadable model: a random-weight 1-layer model written from whisper.cpp's header-only
-// test files (skipped when the shared data is absent).
-class CliWithModelTest : public CliTest {
- protected:
-  std::string WriteModel(const std::string& header_name) {
-    const std::string header = std::string(WISP_SHARED_DATA_DIR) + "/" + header_name;
-    if (access(header.c_str(), R_OK) != 0) return "";
-    const std::string path = dir_ + "/random-" + header_name;
-    wisp::RandomModelOptions options;
-    options.seed = 3;
-    options.n_layers = 1;
-    return wisp::WriteRandomGgmlModel(header, path, options).ok() ? path : "";
-  }
-};
 
 TEST_F(CliWithModelTest, MissingAudioExitsTwoAndNamesTheFile) {
   const std::string model = WriteModel("for-tests-ggml-tiny.en.bin");

@@ -1,5 +1,6 @@
 #include "wisp_runner.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,7 +22,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 RunResult RunWisp(const std::vector<std::string>& args,
-                  const std::vector<std::pair<std::string, std::string>>& env) {
+                  const std::vector<std::pair<std::string, std::string>>& env, const RunIo& io) {
   char out_path[] = "/tmp/wisp_run_out_XXXXXX";
   char err_path[] = "/tmp/wisp_run_err_XXXXXX";
   const int out_fd = mkstemp(out_path);
@@ -29,7 +30,10 @@ RunResult RunWisp(const std::vector<std::string>& args,
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(out_fd, STDOUT_FILENO);
-    dup2(err_fd, STDERR_FILENO);
+    dup2(io.merge_stderr ? out_fd : err_fd, STDERR_FILENO);
+    const int in_fd = open(io.stdin_path.empty() ? "/dev/null" : io.stdin_path.c_str(), O_RDONLY);
+    if (in_fd < 0) _exit(126);
+    dup2(in_fd, STDIN_FILENO);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv = {const_cast<char*>(kWisp.c_str())};
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));

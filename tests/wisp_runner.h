@@ -18,10 +18,16 @@ struct RunResult {
 // The whole file, byte for byte ("" when it cannot be opened).
 std::string ReadFile(const std::string& path);
 
+// How the child's standard streams are connected beyond the defaults.
+struct RunIo {
+  std::string stdin_path;     // a file read as stdin (audio "-"); empty: stdin is /dev/null
+  bool merge_stderr = false;  // stderr into out too, interleaved as written (err stays empty)
+};
+
 // Runs wisp with args and extra environment variables; stdout/stderr go through temp files so
 // that neither can fill a pipe and block the child.
 RunResult RunWisp(const std::vector<std::string>& args,
-                  const std::vector<std::pair<std::string, std::string>>& env = {});
+                  const std::vector<std::pair<std::string, std::string>>& env = {}, const RunIo& io = {});
 
 // A 127.0.0.1 port that was just free: bind to port 0, read the number, close.
 int ClosedPort();

@@ -94,13 +94,12 @@ Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args, const std::ve
       parsed.switches[spec->name] = next.value_or(true);
       continue;
     }
-    if (has_inline_value) {
-      parsed.values[spec->name] = inline_value;
-    } else if (i + 1 < args.size()) {
-      parsed.values[spec->name] = args[++i];
-    } else {
+    if (!has_inline_value && i + 1 >= args.size()) {
       return InvalidArgument("option " + flag + " needs a value (" + spec->value_name + ")");
     }
+    const std::string value = has_inline_value ? inline_value : args[++i];
+    parsed.values[spec->name] = value;
+    parsed.all_values[spec->name].push_back(value);
   }
   return parsed;
 }

@@ -14,7 +14,7 @@ namespace wisp {
 
 // Process exit codes of the `wisp` binary.
 constexpr int kExitOk = 0;
-constexpr int kExitUsage = 1;     // unknown flag, missing value, bad number, unknown command
+constexpr int kExitUsage = 1;     // unknown flag, missing value, bad number, unknown command, unwritable output
 constexpr int kExitBadInput = 2;  // unreadable model or audio, network failure, failed download
 
 // Long names are written with dashes; openai-whisper's underscore spellings (--beam_size) name
@@ -30,6 +30,9 @@ struct OptionSpec {
 
 struct ParsedArgs {
   std::map<std::string, std::string> values;  // last occurrence wins
+  // Every value of an option in the order given, for options that may repeat (-f srt -f vtt);
+  // `values` keeps the last one so single-valued options need not care.
+  std::map<std::string, std::vector<std::string>> all_values;
   std::map<std::string, bool> switches;       // false for "--name False"
   std::vector<std::string> positional;
 
@@ -46,6 +49,10 @@ struct ParsedArgs {
   std::string Get(const std::string& name, const std::string& fallback = "") const {
     auto it = values.find(name);
     return it == values.end() ? fallback : it->second;
+  }
+  std::vector<std::string> GetAll(const std::string& name) const {
+    auto it = all_values.find(name);
+    return it == all_values.end() ? std::vector<std::string>() : it->second;
   }
 };
 

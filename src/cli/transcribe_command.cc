@@ -1,5 +1,7 @@
-// wisp transcribe: model resolution (path or cached name), option validation before any heavy
-// work, one WhisperEngine and ThreadPool for all files, text on stdout and/or result files.
+// wisp transcribe: model resolution (path or cached name), option validation (and the result
+// files' writability) before any heavy work, one WhisperEngine and ThreadPool for all files,
+// segments on stdout as they are decoded, progress on stderr, result files at the end.
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +18,8 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "cli/model_download.h"
+#include "cli/progress_reporter.h"
+#include "cli/transcribe_outputs.h"
 #include "pipeline/languages.h"
 #include "pipeline/output_writers.h"
 #include "pipeline/text_metrics.h"
@@ -82,9 +86,16 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"fp16", 0, "", "accepted for openai-whisper's CLI (--fp16 False); wisp computes in float32"},
       {"tokenizer-file", 0, "PATH", "tiktoken ranks file (default: gpt2.tiktoken / multilingual.tiktoken next "
                                     "to the model or in $WISP_ASSETS, else the model's own vocabulary)"},
-      {"output-format", 'f', "FORMAT", "write result files: txt, vtt, srt, tsv, json or all "
-                                       "(default all when only --output-dir is given)"},
+      {"output-format", 'f', "FORMAT", "write result files: txt, vtt, srt, tsv, json or all; repeat the flag or "
+                                       "list them (-f srt,vtt) for several (default all when only --output-dir "
+                                       "is given)"},
       {"output-dir", 'o', "DIR", "directory of the result files, created if missing (default .)"},
+      {"output-name", 0, "NAME", "base name of the result files (NAME.srt, ...) of the one AUDIO input "
+                                 "(default: the audio's name without extension; stdin for -)"},
+      {"no-progress", 0, "", "no progress on stderr (default: a bar on a terminal, else a line every "
+                             "few seconds; none for audio of 30 s or less)"},
+      {"progress-interval", 0, "SECONDS", "least time between two progress lines when stderr is not a "
+                                          "terminal (default 5; 0: one per 30-s window)"},
       {"print-timestamps", 0, "", "print \"[MM:SS.mmm --> MM:SS.mmm] text\" lines (openai-whisper's verbose "
                                   "output) instead of plain text"},
       {"quiet", 'q', "", "print nothing on stdout (useful with --output-format)"},
@@ -101,8 +112,9 @@ std::string TranscribeHelp() {
          "\n"
          "Transcribes each AUDIO file (WAV, or any format ffmpeg reads when built with it; - is stdin)\n"
          "as openai-whisper's transcribe() does with its defaults (temperature fallback, best_of 5),\n"
-         "and prints the text on stdout, one segment per line. --output-format/--output-dir also write\n"
-         "<audio name>.<format> files identical to openai-whisper's. openai-whisper's spellings work\n"
+         "and prints the text on stdout, one segment per line as each is decoded. --output-format and\n"
+         "--output-dir also write <audio name>.<format> files identical to openai-whisper's, checked\n"
+         "for writability before the model is loaded. openai-whisper's spellings work\n"
          "too: --beam_size 5, --condition_on_previous_text False, --temperature_increment_on_fallback None.\n"
          "\n"
          "options:\n" +
@@ -111,8 +123,10 @@ std::string TranscribeHelp() {
          "examples:\n"
          "  wisp transcribe -m tiny.en jfk.wav\n"
          "  wisp transcribe -m ggml-base.bin -l de -f srt -o subs/ talk.mp3\n"
+         "  wisp transcribe -m tiny.en -f srt,vtt --output-name talk - < talk.wav\n"
          "\n"
-         "exit codes: 0 success, 1 usage error, 2 unreadable model or audio (or failed download)\n";
+         "exit codes: 0 success, 1 usage error or result file that cannot be written, 2 unreadable model or\n"
+         "audio (or failed download)\n";
 }
 
 bool FileExists(const std::string& path) {
@@ -235,6 +249,9 @@ struct TranscribeRequest {
   std::vector<OutputFormat> formats;  // empty: no files
   WriterOptions writer;
   std::string output_dir;
+  std::string output_name;  // base name of the one input's files; empty: from the audio's name
+  bool progress = true;     // --no-progress turns it off
+  double progress_interval = kProgressDefaultLineInterval;
   bool print_timestamps = false;
   bool quiet = false;
   bool verbose = false;
@@ -284,10 +301,26 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
     return InvalidArgument("--tokenizer-file: no such file '" + r.tokenizer_file + "'");
   }
   if (args.Has("output-format") || args.Has("output-dir")) {
-    Result<std::vector<OutputFormat>> formats = ParseOutputFormats(args.Get("output-format", "all"));
+    const std::vector<std::string> given = args.GetAll("output-format");
+    Result<std::vector<OutputFormat>> formats =
+        ParseOutputFormatList(given.empty() ? std::vector<std::string>{"all"} : given);
     if (!formats.ok()) return InvalidArgument("--output-format: " + formats.status().message());
     r.formats = *formats;
     r.output_dir = args.Get("output-dir", ".");
+  }
+  if (args.Has("output-name")) {
+    r.output_name = args.Get("output-name");
+    WISP_RETURN_IF_ERROR(ValidateOutputName(r.output_name, r.audio.size()));
+    if (r.formats.empty()) {
+      std::fprintf(stderr, "%s: warning: --output-name has no effect without --output-format or --output-dir\n",
+                   kCommand);
+    }
+  }
+  r.progress = !args.Has("no-progress");
+  if (args.Has("progress-interval")) {
+    Result<double> v = ParseDoubleFlag("--progress-interval", args.Get("progress-interval"), 0.0, 1e6);
+    if (!v.ok()) return v.status();
+    r.progress_interval = *v;
   }
   // The official CLI's word_options: each needs --word_timestamps True.
   r.writer.word_timestamps = r.options.word_timestamps;
@@ -367,24 +400,34 @@ Result<std::string> ResolveModelPath(const TranscribeRequest& r) {
   return path;
 }
 
-// openai-whisper's verbose line, printed as each window is decoded (before blank or
-// zero-length segments are cleared, as the official prints them).
-void PrintTimestampedSegment(const Segment& s) {
-  const std::string line = "[" + FormatTimestamp(s.start, false, '.') + " --> " +
-                           FormatTimestamp(s.end, false, '.') + "] " + ReplaceInvalidUtf8(s.text);
-  std::fprintf(stdout, "%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
-// Plain text is printed once the file is done, so that stdout equals the .txt file.
-void PrintPlainText(const TranscribeRequest& r, const TranscriptionResult& result) {
-  if (r.quiet || r.print_timestamps) return;
-  std::fputs(RenderTxt(result).c_str(), stdout);
-  std::fflush(stdout);
-}
-
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A bar only where \r redraws in place (a terminal); files and pipes get lines.
+ProgressStyle ChooseProgressStyle(bool enabled) {
+  if (!enabled) return ProgressStyle::kOff;
+  return isatty(STDERR_FILENO) != 0 ? ProgressStyle::kBar : ProgressStyle::kLines;
+}
+
+int TerminalColumns() {
+  struct winsize ws {};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
+}
+
+void WriteStderr(const std::string& bytes) {
+  if (!bytes.empty()) std::fwrite(bytes.data(), 1, bytes.size(), stderr);
+}
+
+// Every result file of every input, for the writability check before the model is loaded.
+std::vector<std::string> AllResultFiles(const TranscribeRequest& r) {
+  std::vector<std::string> paths;
+  for (const std::string& audio : r.audio) {
+    const std::vector<std::string> p = ResultFilePaths(r.output_dir, audio, r.output_name, r.formats);
+    paths.insert(paths.end(), p.begin(), p.end());
+  }
+  return paths;
 }
 
 }  // namespace
@@ -401,6 +444,11 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
     return ReportError(kCommand, request.status().message() + " (see `wisp transcribe --help`)", kExitUsage);
   }
   TranscribeRequest& r = *request;
+  // Before the model (maybe a download) and the audio: a wrong -o must not cost a transcription.
+  if (!r.formats.empty()) {
+    const Status writable = CheckOutputsWritable(r.output_dir, AllResultFiles(r));
+    if (!writable.ok()) return ReportError(kCommand, writable.message(), kExitUsage);
+  }
 
   Result<std::string> model_path = ResolveModelPath(r);
   if (!model_path.ok()) return ReportError(kCommand, model_path.status().message(), kExitBadInput);
@@ -443,7 +491,8 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
     if (!made.ok()) return ReportError(kCommand, "--output-dir: " + made.message(), kExitBadInput);
   }
 
-  if (r.print_timestamps && !r.quiet) r.options.on_segment = PrintTimestampedSegment;
+  const ProgressStyle progress_style = ChooseProgressStyle(r.progress);
+  const int columns = progress_style == ProgressStyle::kBar ? TerminalColumns() : 80;
   ThreadPool pool(r.threads);
   OpContext ctx;
   ctx.pool = &pool;
@@ -451,7 +500,27 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
   int exit_code = kExitOk;
   for (const std::string& audio : r.audio) {
     const auto start = std::chrono::steady_clock::now();
-    Result<TranscriptionResult> result = (*engine)->TranscribeFile(audio, r.options, ctx, AudioLoadOptions{.max_duration_seconds = r.max_duration});
+    // With several inputs each progress report names its file.
+    ProgressReporter progress(progress_style, r.audio.size() > 1 ? audio : "", r.progress_interval, columns);
+    TranscribeOptions options = r.options;
+    options.on_progress = [&](double done, double total) {
+      WriteStderr(progress.Update({.done = done, .total = total, .elapsed = SecondsSince(start)}));
+    };
+    // Each segment as its window is decoded: the lines add up to what the whole result would
+    // print (RenderTxt, or the official's verbose lines), only sooner. The bar steps aside
+    // while a line is printed, in case stdout is the same terminal.
+    if (!r.quiet) {
+      options.on_segment = [&](const Segment& segment) {
+        WriteStderr(progress.Hide());
+        const std::string line = SegmentLine(segment, r.print_timestamps);
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fflush(stdout);
+        WriteStderr(progress.Show());
+      };
+    }
+    Result<TranscriptionResult> result =
+        (*engine)->TranscribeFile(audio, options, ctx, AudioLoadOptions{.max_duration_seconds = r.max_duration});
+    WriteStderr(progress.Finish());
     if (!result.ok()) {
       // Like openai-whisper's cli: report, skip this file, go on with the next.
       ReportError(kCommand, result.status().message(), kExitBadInput);
@@ -475,15 +544,14 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
       std::fprintf(stderr, "%s: %zu segments, language %s, %.2f s\n", audio.c_str(), result->segments.size(),
                    result->language.c_str(), SecondsSince(start));
     }
-    PrintPlainText(r, *result);
-    for (OutputFormat format : r.formats) {
-      std::string written;
-      const Status st = WriteOutputFile(format, *result, r.writer, r.output_dir, audio, &written);
+    const std::vector<std::string> paths = ResultFilePaths(r.output_dir, audio, r.output_name, r.formats);
+    for (size_t i = 0; i < r.formats.size(); ++i) {
+      const Status st = WriteOutputFileAt(paths[i], r.formats[i], *result, r.writer);
       if (!st.ok()) {
         ReportError(kCommand, st.message(), kExitBadInput);
         exit_code = kExitBadInput;
       } else if (r.verbose) {
-        std::fprintf(stderr, "wrote %s\n", written.c_str());
+        std::fprintf(stderr, "wrote %s\n", paths[i].c_str());
       }
     }
   }

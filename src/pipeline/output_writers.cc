@@ -260,17 +260,26 @@ std::string RenderOutput(OutputFormat format, const TranscriptionResult& result)
   return {};
 }
 
-std::string OutputPath(const std::string& output_dir, const std::string& audio_path,
-                       OutputFormat format) {
+std::string OutputBaseName(const std::string& audio_path) {
+  if (audio_path == "-") return "stdin";
   const size_t slash = audio_path.rfind('/');
   std::string base = slash == std::string::npos ? audio_path : audio_path.substr(slash + 1);
   // os.path.splitext: the last dot starts the extension unless only dots precede it.
   const size_t dot = base.rfind('.');
   if (dot != std::string::npos && base.find_first_not_of('.') < dot) base.resize(dot);
+  return base;
+}
+
+std::string OutputPathForName(const std::string& output_dir, const std::string& base_name, OutputFormat format) {
   std::string path = output_dir;
   if (path.empty()) path = ".";
   if (path.back() != '/') path += '/';
-  return path + base + "." + OutputFormatExtension(format);
+  return path + base_name + "." + OutputFormatExtension(format);
+}
+
+std::string OutputPath(const std::string& output_dir, const std::string& audio_path,
+                       OutputFormat format) {
+  return OutputPathForName(output_dir, OutputBaseName(audio_path), format);
 }
 
 Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result,
@@ -283,13 +292,19 @@ Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result, c
                        const std::string& output_dir, const std::string& audio_path,
                        std::string* written_path) {
   const std::string path = OutputPath(output_dir, audio_path, format);
+  WISP_RETURN_IF_ERROR(WriteOutputFileAt(path, format, result, options));
+  if (written_path != nullptr) *written_path = path;
+  return Status::Ok();
+}
+
+Status WriteOutputFileAt(const std::string& path, OutputFormat format, const TranscriptionResult& result,
+                         const WriterOptions& options) {
   const std::string contents = RenderOutput(format, result, options);
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) return IoError("cannot open output file " + path + ": " + std::strerror(errno));
   file.write(contents.data(), static_cast<std::streamsize>(contents.size()));
   file.close();
   if (!file) return IoError("cannot write output file " + path + ": " + std::strerror(errno));
-  if (written_path != nullptr) *written_path = path;
   return Status::Ok();
 }
 

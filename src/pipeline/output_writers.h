@@ -66,8 +66,15 @@ std::string RenderSrt(const TranscriptionResult& result, const WriterOptions& op
 std::string RenderJson(const TranscriptionResult& result, const WriterOptions& options);
 std::string RenderOutput(OutputFormat format, const TranscriptionResult& result, const WriterOptions& options);
 
-// os.path.join(output_dir, splitext(basename(audio_path))[0] + "." + ext), with python's
-// splitext rule (leading dots of the name do not start an extension: ".wav" has none).
+// splitext(basename(audio_path))[0], as openai-whisper names its result files, with python's
+// splitext rule (leading dots of the name do not start an extension: ".wav" has none); "stdin"
+// for "-" (standard input), which would otherwise give "-.txt", a name shells take for a flag.
+std::string OutputBaseName(const std::string& audio_path);
+
+// os.path.join(output_dir, base_name + "." + ext).
+std::string OutputPathForName(const std::string& output_dir, const std::string& base_name, OutputFormat format);
+
+// OutputPathForName(output_dir, OutputBaseName(audio_path), format).
 std::string OutputPath(const std::string& output_dir, const std::string& audio_path,
                        OutputFormat format);
 
@@ -80,5 +87,8 @@ Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result,
 Status WriteOutputFile(OutputFormat format, const TranscriptionResult& result, const WriterOptions& options,
                        const std::string& output_dir, const std::string& audio_path,
                        std::string* written_path = nullptr);
+// Renders and writes one file at exactly path (a name chosen by the caller, e.g. --output-name).
+Status WriteOutputFileAt(const std::string& path, OutputFormat format, const TranscriptionResult& result,
+                         const WriterOptions& options);
 
 }  // namespace wisp

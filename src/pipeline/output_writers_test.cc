@@ -157,6 +157,10 @@ TEST(OutputWriters, OutputPathFollowsPythonSplitext) {
   EXPECT_EQ(OutputPath(".", "/x/.hidden", OutputFormat::kVtt), "./.hidden.vtt");
   EXPECT_EQ(OutputPath(".", "..wav", OutputFormat::kTsv), "./..wav.tsv");
   EXPECT_EQ(OutputPath(".", "a..wav", OutputFormat::kTsv), "./a..tsv");
+  // Standard input is named stdin (not "-"); a chosen name is used as it is, dots and all.
+  EXPECT_EQ(OutputPath("out", "-", OutputFormat::kSrt), "out/stdin.srt");
+  EXPECT_EQ(OutputBaseName("./-"), "-");  // a file really called "-" keeps its name
+  EXPECT_EQ(OutputPathForName("", "talk.v2", OutputFormat::kVtt), "./talk.v2.vtt");
 }
 
 TEST(OutputWriters, WriteOutputFileWritesRenderedBytes) {
