@@ -12,15 +12,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "api/engine.h"
 #include "api/transcribe_memory.h"
+#include "audio/audio_loader.h"
 #include "model/ggml_writer.h"
 #include "pipeline/output_writers.h"
 #include "server/request_form.h"
@@ -535,6 +541,78 @@ TEST_F(ServerTest, StreamSendsServerSentEvents) {
   std::string segments;
   for (const wisp::Segment& s : expected.segments) segments += s.text;
   EXPECT_EQ(deltas, segments);
+}
+
+// A streaming client that disconnects after the first event stops its transcription before the
+// next window (the server logs the cancel) instead of decoding the rest for nobody.
+TEST_F(ServerTest, StreamClientDisconnectCancelsTheTranscription) {
+  std::mutex mu;
+  std::vector<std::string> log;
+  ServerConfig config;
+  config.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    log.push_back(line);
+  };
+  RunningServer server(config);
+  // 8 x jfk.wav back to back: 88 s, three windows, as a plain 16-bit WAV.
+  wisp::Result<std::vector<float>> jfk = wisp::LoadAudio16k(kJfk);
+  ASSERT_TRUE(jfk.ok());
+  std::string pcm;
+  for (int i = 0; i < 8; ++i) {
+    for (float v : *jfk) {
+      const int16_t q = static_cast<int16_t>(std::lround(std::clamp(v, -1.0f, 1.0f) * 32767.0f));
+      pcm.append(reinterpret_cast<const char*>(&q), 2);
+    }
+  }
+  auto u32 = [](uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
+  const std::string wav = "RIFF" + u32(static_cast<uint32_t>(36 + pcm.size())) + "WAVEfmt " + u32(16) +
+                          std::string("\x01\x00\x01\x00", 4) + u32(16000) + u32(32000) + std::string("\x02\x00\x10\x00", 4) +
+                          "data" + u32(static_cast<uint32_t>(pcm.size())) + pcm;
+  // httplib's client cannot hang up mid-response on a multipart POST: a raw connection can.
+  const std::string body = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"long.wav\"\r\n\r\n" +
+                           wav + "\r\n--b\r\nContent-Disposition: form-data; name=\"stream\"\r\n\r\ntrue\r\n--b--\r\n";
+  const std::string request = "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                              "multipart/form-data; boundary=b\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, 0);
+    ASSERT_GT(n, 0);
+    sent += static_cast<size_t>(n);
+  }
+  timeval tv{60, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string received;
+  char buf[4096];
+  while (received.find("transcript.text.delta") == std::string::npos) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    received.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);  // hang up after the first event
+  ASSERT_NE(received.find("transcript.text.delta"), std::string::npos) << received;
+  EXPECT_EQ(received.find("transcript.text.done"), std::string::npos) << "the whole transcript came first";
+  bool cancelled = false;
+  for (int i = 0; i < 600 && !cancelled; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::lock_guard<std::mutex> lock(mu);
+    for (const std::string& line : log) cancelled = cancelled || line.find("stream cancelled") != std::string::npos;
+  }
+  ASSERT_TRUE(cancelled) << "no cancel logged";
+  std::lock_guard<std::mutex> lock(mu);
+  for (const std::string& line : log) {
+    if (line.find("stream cancelled") != std::string::npos) {
+      const size_t at = line.find("transcription cancelled at ");
+      ASSERT_NE(at, std::string::npos) << line;
+      // Stopped after the first window or two, not at the end of the 88 s.
+      EXPECT_LT(std::stod(line.substr(at + 27)), 61.0) << line;
+    }
+  }
 }
 
 TEST_F(ServerTest, ConcurrentRequestsEqualSequentialOnes) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,7 @@
 
 #include "api/engine.h"
 #include "api/session.h"
+#include "api/wisp.h"
 #include "audio/audio_loader.h"
 #include "audio/resampler.h"
 #include "real_weights_common.h"
@@ -226,6 +228,77 @@ TEST(Session, CancelStopsBeforeTheNextWindowAndProgressEnds) {
   for (size_t i = 1; i < progress.size(); ++i) EXPECT_LE(progress[i - 1].first, progress[i].first);
   EXPECT_NEAR(progress.back().first, 169.71, 1e-9);  // content_frames 16971
   EXPECT_EQ(progress.back().first, progress.back().second);
+}
+
+// The C API's mirror (wisp.h): a session with callbacks equals wisp_transcribe_file, and a
+// cancel token set from the segment callback stops the file transcription.
+struct CCallbacks {
+  std::vector<std::string> texts;
+  int progress_calls = 0;
+  wisp_cancel* cancel_after_first = nullptr;
+};
+
+TEST(Session, CApiSessionCallbacksAndCancel) {
+  REQUIRE_ENGINE();
+  (void)engine;
+  const std::string path = AudioPath("jfk");
+  if (!fs::exists(path)) GTEST_SKIP() << path << " is absent";
+  wisp_model* model = nullptr;
+  char* err = nullptr;
+  ASSERT_EQ(wisp_model_load(RealModelDir().c_str(), nullptr, &model, &err), WISP_OK) << err;
+  wisp_params p = wisp_params_default();
+  p.n_threads = 2;
+  p.temperature_increment_on_fallback = 0;  // one pass
+  CCallbacks seen;
+  p.user_data = &seen;
+  p.on_segment = [](double, double, const char* text, void* user) {
+    auto* c = static_cast<CCallbacks*>(user);
+    c->texts.emplace_back(text);
+    if (c->cancel_after_first != nullptr) wisp_cancel_set(c->cancel_after_first);
+  };
+  p.on_progress = [](double, double, void* user) { ++static_cast<CCallbacks*>(user)->progress_calls; };
+
+  wisp_result* file = nullptr;
+  ASSERT_EQ(wisp_transcribe_file(model, path.c_str(), &p, &file, &err), WISP_OK) << err;
+  const std::vector<std::string> file_texts = seen.texts;
+  ASSERT_EQ(file_texts.size(), static_cast<size_t>(wisp_result_segment_count(file)));
+  EXPECT_GE(seen.progress_calls, 2);
+
+  seen.texts.clear();
+  wisp_session* session = nullptr;
+  ASSERT_EQ(wisp_session_start(model, &p, 16000, &session, &err), WISP_OK) << err;
+  const std::vector<float> samples = Samples(path);
+  for (size_t at = 0; at < samples.size(); at += 4000) {
+    ASSERT_EQ(wisp_session_push(session, samples.data() + at, std::min<size_t>(4000, samples.size() - at), &err), WISP_OK)
+        << err;
+  }
+  wisp_result* streamed = nullptr;
+  ASSERT_EQ(wisp_session_finish(session, &streamed, &err), WISP_OK) << err;
+  EXPECT_EQ(seen.texts, file_texts);
+  EXPECT_STREQ(wisp_result_text(streamed), wisp_result_text(file));
+  const float nan_sample = std::nanf("");
+  EXPECT_EQ(wisp_session_push(session, &nan_sample, 1, &err), WISP_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(err, "Push after Finish: the session has ended");
+  wisp_free_string(err);
+  wisp_session_free(session);
+
+  // Cancel from the first segment: the rest of a 170-s file is never decoded.
+  const std::string long_path = AudioPath("long");
+  if (fs::exists(long_path)) {
+    seen.texts.clear();
+    seen.cancel_after_first = wisp_cancel_new();
+    p.cancel = seen.cancel_after_first;
+    wisp_result* cancelled = nullptr;
+    EXPECT_EQ(wisp_transcribe_file(model, long_path.c_str(), &p, &cancelled, &err), WISP_ERROR_CANCELLED);
+    EXPECT_EQ(cancelled, nullptr);
+    EXPECT_NE(std::string(err).find("cancelled"), std::string::npos) << err;
+    wisp_free_string(err);
+    EXPECT_LT(seen.texts.size(), 10u);  // the first window's segments only (the file has 30)
+    wisp_cancel_free(seen.cancel_after_first);
+  }
+  wisp_result_free(file);
+  wisp_result_free(streamed);
+  wisp_model_free(model);
 }
 
 long ResidentKb() {

@@ -67,6 +67,24 @@ int main(void) {
   CHECK(contains(err, "must not be NULL"));
   wisp_free_string(err);
 
+  /* Sessions and cancellation tokens (transcription through them: tests/session_test.cc). */
+  CHECK(p.on_segment == NULL && p.on_progress == NULL && p.user_data == NULL && p.cancel == NULL);
+  wisp_session* session = (wisp_session*)&p;
+  err = NULL;
+  CHECK(wisp_session_start(NULL, NULL, 16000, &session, &err) == WISP_ERROR_INVALID_ARGUMENT);
+  CHECK(session == NULL);
+  CHECK(contains(err, "must not be NULL"));
+  wisp_free_string(err);
+  CHECK(wisp_session_push(NULL, NULL, 0, NULL) == WISP_ERROR_INVALID_ARGUMENT);
+  CHECK(wisp_session_finish(NULL, &result, NULL) == WISP_ERROR_INVALID_ARGUMENT);
+  wisp_session_free(NULL);
+  wisp_cancel* cancel = wisp_cancel_new();
+  CHECK(cancel != NULL);
+  wisp_cancel_set(cancel);
+  wisp_cancel_reset(cancel);
+  wisp_cancel_set(NULL);
+  wisp_cancel_free(cancel);
+
   CHECK(wisp_result_segment_count(NULL) == 0);
   CHECK(strcmp(wisp_result_text(NULL), "") == 0);
   CHECK(wisp_result_segment_tokens(NULL, 0) == NULL);

@@ -35,6 +35,8 @@ extern "C" {
 
 typedef struct wisp_model wisp_model;
 typedef struct wisp_result wisp_result;
+typedef struct wisp_session wisp_session;
+typedef struct wisp_cancel wisp_cancel;
 
 typedef enum wisp_status {
   WISP_OK = 0,
@@ -72,7 +74,7 @@ typedef struct wisp_params {
   int condition_on_previous_text; /* non-zero (default): previous text prompts the next window */
   int carry_initial_prompt;   /* non-zero: the initial prompt starts every window's prompt */
   int best_of;                /* samples per window at T > 0 (default 5); 0: unset (one) */
-  int beam_size;              /* beams at T = 0; 0: unset (greedy); beam search is not yet implemented */
+  int beam_size;              /* beams at T = 0; 0: unset (greedy) */
   double patience;            /* NaN: unset (needs beam_size) */
   double length_penalty;      /* NaN: unset; else in [0, 1] */
   double compression_ratio_threshold; /* 2.4; NaN: off */
@@ -84,6 +86,16 @@ typedef struct wisp_params {
   const char* clip_timestamps; /* "start,end,..." seconds; NULL or "": the whole file */
   const char* language_candidates; /* "en,de,fr": detection among these; NULL: all */
   unsigned long long seed;    /* of the sampling at T > 0 (default 0) */
+  /* Called on the transcribing thread with each segment as soon as its window is decoded
+     (start/end in seconds; text valid UTF-8, valid during the call only). NULL: none. */
+  void (*on_segment)(double start, double end, const char* text, void* user_data);
+  /* Called before every window and at the end: seconds of audio done and the audio's length
+     (negative while a stream's length is unknown). NULL: none. */
+  void (*on_progress)(double done_seconds, double total_seconds, void* user_data);
+  void* user_data;            /* passed to the callbacks */
+  /* NULL, or a token from wisp_cancel_new: once wisp_cancel_set is called on it (from any thread),
+     the transcription stops before its next window or audio block with WISP_ERROR_CANCELLED. */
+  wisp_cancel* cancel;
 } wisp_params;
 
 /* Defaults equal to openai-whisper's transcribe(): the temperature fallback with best_of 5. */
@@ -115,6 +127,28 @@ int wisp_model_tokenizer_is_fallback(const wisp_model* model);
 wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path, const wisp_params* params,
                                  wisp_result** out_result, char** error_message);
 void wisp_result_free(wisp_result* result);
+
+/* Streaming: audio pushed as it arrives (a microphone, a network stream), each 30-s window
+ * decoded as soon as it is complete (segments reach params->on_segment during push), memory flat
+ * however long the stream. sample_rate: of the pushed samples (1000-384000; resampled to
+ * 16 kHz). The spectrogram's scale is the official's maximum over the audio so far (a live stream
+ * cannot know its end); wisp_transcribe_file is exactly the official on files. params is copied
+ * (its strings too); the model must outlive the session. One thread at a time per session. */
+wisp_status wisp_session_start(const wisp_model* model, const wisp_params* params, double sample_rate,
+                               wisp_session** out_session, char** error_message);
+/* Mono float samples, nominally in [-1, 1]; a NaN/infinite/absurd sample is WISP_ERROR_BAD_INPUT
+ * and ends the session (every later call returns the same error). */
+wisp_status wisp_session_push(wisp_session* session, const float* samples, unsigned long n_samples,
+                              char** error_message);
+/* Ends the stream: decodes what remains and returns the whole result. */
+wisp_status wisp_session_finish(wisp_session* session, wisp_result** out_result, char** error_message);
+void wisp_session_free(wisp_session* session);
+
+/* Cancellation tokens for wisp_params.cancel: set from any thread; reusable after reset. */
+wisp_cancel* wisp_cancel_new(void);
+void wisp_cancel_set(wisp_cancel* cancel);
+void wisp_cancel_reset(wisp_cancel* cancel);
+void wisp_cancel_free(wisp_cancel* cancel);
 
 const char* wisp_result_text(const wisp_result* result);
 const char* wisp_result_language(const wisp_result* result);

@@ -11,22 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "api/c_api_internal.h"
 #include "api/engine.h"
 #include "pipeline/output_writers.h"
 #include "pipeline/text_metrics.h"
 #include "util/thread_pool.h"
 
-struct wisp_model {
-  std::unique_ptr<wisp::WhisperEngine> engine;
-};
-
-struct wisp_result {
-  wisp::TranscriptionResult result;     // texts as the pipeline produced them (raw token bytes)
-  std::string text;                     // valid UTF-8 copies handed out by the accessors
-  std::vector<std::string> segment_texts;
-};
-
-namespace {
+namespace wisp_c {
 
 char* CopyString(const std::string& s) {
   char* out = static_cast<char*>(std::malloc(s.size() + 1));
@@ -117,10 +108,47 @@ Result<wisp::TranscribeOptions> OptionsFromParams(const wisp_params& p, const wi
   }
   if (engine.hparams().multilingual()) o.language_candidates = SplitCommas(p.language_candidates);
   o.seed = p.seed;
+  if (p.cancel != nullptr) o.cancel = &p.cancel->flag;
+  if (p.on_segment != nullptr) {
+    o.on_segment = [cb = p.on_segment, user = p.user_data](const wisp::Segment& s) {
+      const std::string text = wisp::ReplaceInvalidUtf8(s.text);
+      cb(s.start, s.end, text.c_str(), user);
+    };
+  }
+  if (p.on_progress != nullptr) {
+    o.on_progress = [cb = p.on_progress, user = p.user_data](double done, double total) { cb(done, total, user); };
+  }
   return o;
 }
 
-}  // namespace
+Result<CallSetup> PrepareCall(const wisp_params* params, const wisp::WhisperEngine& engine) {
+  const wisp_params p = params != nullptr ? *params : wisp_params_default();
+  if (p.n_threads < 0) return wisp::InvalidArgument("n_threads must be >= 0, got " + std::to_string(p.n_threads));
+  if (p.backend != WISP_BACKEND_FAST && p.backend != WISP_BACKEND_REFERENCE) {
+    return wisp::InvalidArgument("unknown backend " + std::to_string(static_cast<int>(p.backend)));
+  }
+  Result<wisp::TranscribeOptions> options = OptionsFromParams(p, engine);
+  if (!options.ok()) return options.status();
+  WISP_RETURN_IF_ERROR(options->ValidateForModel(engine.tokenizer()));
+  CallSetup setup;
+  setup.options = std::move(*options);
+  setup.pool = std::make_unique<wisp::ThreadPool>(p.n_threads > 0 ? p.n_threads : wisp::ThreadPool::DefaultThreadCount());
+  setup.ctx.pool = setup.pool.get();
+  setup.ctx.backend = p.backend == WISP_BACKEND_REFERENCE ? wisp::Backend::kReference : wisp::Backend::kFast;
+  return setup;
+}
+
+wisp_result* MakeResult(wisp::TranscriptionResult transcribed) {
+  auto result = std::make_unique<wisp_result>();
+  result->result = std::move(transcribed);
+  result->text = wisp::ReplaceInvalidUtf8(result->result.text);
+  for (const wisp::Segment& s : result->result.segments) result->segment_texts.push_back(wisp::ReplaceInvalidUtf8(s.text));
+  return result.release();
+}
+
+}  // namespace wisp_c
+
+using namespace wisp_c;  // NOLINT: this file implements the C API over these helpers
 
 extern "C" {
 
@@ -149,6 +177,10 @@ wisp_params wisp_params_default(void) {
   p.clip_timestamps = nullptr;
   p.language_candidates = nullptr;
   p.seed = 0;
+  p.on_segment = nullptr;
+  p.on_progress = nullptr;
+  p.user_data = nullptr;
+  p.cancel = nullptr;
   return p;
 }
 
@@ -196,36 +228,15 @@ wisp_status wisp_transcribe_file(const wisp_model* model, const char* audio_path
     return Fail(WISP_ERROR_INVALID_ARGUMENT,
                 "wisp_transcribe_file: model, audio_path and out_result must not be NULL", error_message);
   }
-  const wisp_params p = params != nullptr ? *params : wisp_params_default();
-  if (p.n_threads < 0) {
-    return Fail(WISP_ERROR_INVALID_ARGUMENT, "n_threads must be >= 0, got " + std::to_string(p.n_threads),
-                error_message);
-  }
-  if (p.backend != WISP_BACKEND_FAST && p.backend != WISP_BACKEND_REFERENCE) {
-    return Fail(WISP_ERROR_INVALID_ARGUMENT, "unknown backend " + std::to_string(static_cast<int>(p.backend)),
-                error_message);
-  }
   try {
     const wisp::WhisperEngine& engine = *model->engine;
-    Result<wisp::TranscribeOptions> options = OptionsFromParams(p, engine);
-    if (!options.ok()) return Fail(StatusCode(options.status().kind()), options.status().message(), error_message);
-    if (const wisp::Status valid = options->ValidateForModel(engine.tokenizer()); !valid.ok()) {
-      return Fail(StatusCode(valid.kind()), valid.message(), error_message);
-    }
-
-    wisp::ThreadPool pool(p.n_threads > 0 ? p.n_threads : wisp::ThreadPool::DefaultThreadCount());
-    wisp::OpContext ctx;
-    ctx.pool = &pool;
-    ctx.backend = p.backend == WISP_BACKEND_REFERENCE ? wisp::Backend::kReference : wisp::Backend::kFast;
-    auto transcribed = engine.TranscribeFile(audio_path, *options, ctx);
+    Result<CallSetup> setup = PrepareCall(params, engine);
+    if (!setup.ok()) return Fail(StatusCode(setup.status().kind()), setup.status().message(), error_message);
+    auto transcribed = engine.TranscribeFile(audio_path, setup->options, setup->ctx);
     if (!transcribed.ok()) {
       return Fail(StatusCode(transcribed.status().kind()), transcribed.status().message(), error_message);
     }
-    auto result = std::make_unique<wisp_result>();
-    result->result = std::move(*transcribed);
-    result->text = wisp::ReplaceInvalidUtf8(result->result.text);
-    for (const wisp::Segment& s : result->result.segments) result->segment_texts.push_back(wisp::ReplaceInvalidUtf8(s.text));
-    *out_result = result.release();
+    *out_result = MakeResult(std::move(*transcribed));
     return Succeed(error_message);
   } catch (const std::bad_alloc&) {
     return Fail(WISP_ERROR_INTERNAL, "out of memory transcribing " + std::string(audio_path), error_message);

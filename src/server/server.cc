@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -234,20 +235,30 @@ void HttpServer::Impl::HandleAudio(const httplib::Request& req, httplib::Respons
     const WhisperEngine* engine;
     LogMelSpectrogram mel;
     TranscribeOptions options;
+    std::function<void(const std::string&)> log;
   };
   auto state = std::make_shared<StreamState>(
-      StreamState{std::move(*ticket), slot, engine, std::move(*mel), std::move(options.value)});
+      StreamState{std::move(*ticket), slot, engine, std::move(*mel), std::move(options.value), config.log});
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider("text/event-stream", [state](size_t, httplib::DataSink& sink) {
     TranscribeOptions opts = state->options;
-    // A client that went away cannot stop the transcription (the pipeline has no cancel hook);
-    // its deltas are dropped.
-    opts.on_segment = [&sink](const Segment& s) {
+    // A client that went away stops the transcription before its next window, which frees the
+    // slot for the requests waiting on it.
+    std::atomic<bool> gone{false};
+    opts.cancel = &gone;
+    opts.on_segment = [&sink, &gone](const Segment& s) {
       const std::string event = SseTextDelta(s.text);
-      sink.write(event.data(), event.size());
+      if (!sink.write(event.data(), event.size())) gone.store(true);
+    };
+    opts.on_progress = [&sink, &gone](double, double) {
+      if (!sink.is_writable()) gone.store(true);
     };
     Result<TranscriptionResult> result = TranscribeMel(*state->engine, state->mel, opts, state->slot->ctx);
+    if (gone.load()) {  // nobody to send the end to: close the connection
+      if (state->log) state->log("stream cancelled: the client disconnected (" + result.status().message() + ")");
+      return false;
+    }
     const std::string last = result.ok() ? SseTextDone(result->text)
                                          : SseError(ServerError(500, result.status().message()));
     sink.write(last.data(), last.size());
