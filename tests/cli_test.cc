@@ -79,6 +79,8 @@ TEST_F(CliTest, UsageErrorsExitOneAndNameTheFlag) {
       {{"transcribe", "-m", "x.bin", "a.wav", "--temperature", "-1"}, "--temperature: expected a number in [0, 100], got '-1'"},
       {{"transcribe", "-m", "x.bin", "a.wav", "--temperature", "warm"}, "--temperature: expected a number"},
       {{"transcribe", "-m", "x.bin", "a.wav", "--backend", "gpu"}, "--backend: expected fast or reference, got 'gpu'"},
+      {{"transcribe", "-m", "x.bin", "a.wav", "--compute", "f8"}, "--compute: expected auto, f32, bf16 or int8, got 'f8'"},
+      {{"profile", "-m", "x.bin", "a.wav", "--compute", "fp16"}, "--compute: expected auto, f32, bf16 or int8, got 'fp16'"},
       {{"transcribe", "-m", "x.bin", "a.wav", "--task", "dance"}, "--task: expected transcribe or translate, got 'dance'"},
       {{"transcribe", "-m", "x.bin", "a.wav", "-f", "docx"}, "--output-format: unknown output format 'docx'"},
       {{"transcribe", "-m", "x.bin", "a.wav", "--no-timestamps=yes"}, "option --no-timestamps takes no value"},

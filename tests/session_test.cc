@@ -245,7 +245,7 @@ TEST(Session, CApiSessionCallbacksAndCancel) {
   if (!fs::exists(path)) GTEST_SKIP() << path << " is absent";
   wisp_model* model = nullptr;
   char* err = nullptr;
-  ASSERT_EQ(wisp_model_load(RealModelDir().c_str(), nullptr, &model, &err), WISP_OK) << err;
+  ASSERT_EQ(wisp_model_load_compute(RealModelDir().c_str(), nullptr, "f32", &model, &err), WISP_OK) << err;
   wisp_params p = wisp_params_default();
   p.n_threads = 2;
   p.temperature_increment_on_fallback = 0;  // one pass

@@ -57,6 +57,13 @@ int main(void) {
   wisp_free_string(err);
   remove(bogus_path);
 
+  err = NULL;
+  CHECK(wisp_model_load_compute("/nonexistent/x.bin", NULL, "fp8", &model, &err) == WISP_ERROR_INVALID_ARGUMENT);
+  CHECK(model == NULL);
+  CHECK(contains(err, "compute: expected auto, f32, bf16 or int8, got 'fp8'"));
+  wisp_free_string(err);
+  CHECK(wisp_model_load_compute("/nonexistent/x.bin", NULL, "bf16", &model, NULL) == WISP_ERROR_NOT_FOUND);
+
   /* Error message out-param is optional. */
   CHECK(wisp_model_load("/nonexistent/x.bin", NULL, &model, NULL) == WISP_ERROR_NOT_FOUND);
 

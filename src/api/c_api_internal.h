@@ -47,6 +47,10 @@ struct CallSetup {
 };
 Result<CallSetup> PrepareCall(const wisp_params* params, const wisp::WhisperEngine& engine);
 
+// wisp_model_load*: function names the entry point in messages.
+wisp_status LoadModel(const char* function, const char* model_path, const char* tokenizer_file,
+                      const wisp::LoadOptions& options, wisp_model** out_model, char** error_message);
+
 // A heap wisp_result holding transcribed, with UTF-8-safe copies of the texts.
 wisp_result* MakeResult(wisp::TranscriptionResult transcribed);
 

@@ -146,6 +146,25 @@ wisp_result* MakeResult(wisp::TranscriptionResult transcribed) {
   return result.release();
 }
 
+wisp_status LoadModel(const char* function, const char* model_path, const char* tokenizer_file,
+                      const wisp::LoadOptions& options, wisp_model** out_model, char** error_message) {
+  if (out_model != nullptr) *out_model = nullptr;
+  if (model_path == nullptr || out_model == nullptr) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT, std::string(function) + ": model_path and out_model must not be NULL",
+                error_message);
+  }
+  try {
+    auto engine = wisp::WhisperEngine::Load(model_path, tokenizer_file != nullptr ? tokenizer_file : "", options);
+    if (!engine.ok()) return Fail(StatusCode(engine.status().kind()), engine.status().message(), error_message);
+    *out_model = new wisp_model{std::move(*engine)};
+    return Succeed(error_message);
+  } catch (const std::bad_alloc&) {
+    return Fail(WISP_ERROR_INTERNAL, "out of memory loading " + std::string(model_path), error_message);
+  } catch (const std::exception& e) {
+    return Fail(WISP_ERROR_INTERNAL, std::string("internal error: ") + e.what(), error_message);
+  }
+}
+
 }  // namespace wisp_c
 
 using namespace wisp_c;  // NOLINT: this file implements the C API over these helpers
@@ -186,21 +205,21 @@ wisp_params wisp_params_default(void) {
 
 wisp_status wisp_model_load(const char* model_path, const char* tokenizer_file, wisp_model** out_model,
                             char** error_message) {
+  return LoadModel("wisp_model_load", model_path, tokenizer_file, wisp::LoadOptions{}, out_model, error_message);
+}
+
+wisp_status wisp_model_load_compute(const char* model_path, const char* tokenizer_file, const char* compute,
+                                    wisp_model** out_model, char** error_message) {
   if (out_model != nullptr) *out_model = nullptr;
-  if (model_path == nullptr || out_model == nullptr) {
-    return Fail(WISP_ERROR_INVALID_ARGUMENT, "wisp_model_load: model_path and out_model must not be NULL",
-                error_message);
+  const std::optional<wisp::ComputeType> type = wisp::ParseComputeType(compute != nullptr ? compute : "auto");
+  if (!type) {
+    return Fail(WISP_ERROR_INVALID_ARGUMENT,
+                std::string("compute: expected auto, f32, bf16 or int8, got '") + compute + "'", error_message);
   }
-  try {
-    auto engine = wisp::WhisperEngine::Load(model_path, tokenizer_file != nullptr ? tokenizer_file : "");
-    if (!engine.ok()) return Fail(StatusCode(engine.status().kind()), engine.status().message(), error_message);
-    *out_model = new wisp_model{std::move(*engine)};
-    return Succeed(error_message);
-  } catch (const std::bad_alloc&) {
-    return Fail(WISP_ERROR_INTERNAL, "out of memory loading " + std::string(model_path), error_message);
-  } catch (const std::exception& e) {
-    return Fail(WISP_ERROR_INTERNAL, std::string("internal error: ") + e.what(), error_message);
-  }
+  wisp::LoadOptions options;
+  options.keep_f32_matrices = false;  // the fast backend's panels only: the weights are held once
+  options.compute = *type;
+  return LoadModel("wisp_model_load_compute", model_path, tokenizer_file, options, out_model, error_message);
 }
 
 void wisp_model_free(wisp_model* model) { delete model; }

@@ -55,8 +55,7 @@ const std::vector<OptionSpec>& BenchOptionSpecs() {
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights instead of int8 products"},
-      {"compute", 0, "TYPE", "precision the products compute in: auto (default: f32, int8 for quantized "
-                             "models with VNNI), f32, bf16 (AVX512_BF16) or int8 (quantized models)"},
+      {"compute", 0, "TYPE", kComputeFlagHelp},
       {"reps", 'r', "K", "repetitions per figure; the median is reported (default 5)"},
       {"warmup", 0, "N", "untimed runs before the repetitions (default 1)"},
       {"bandwidth-mb", 0, "MB", "size of the read-bandwidth buffer (default 1024; must exceed the caches)"},
@@ -185,12 +184,9 @@ Result<Request> BuildRequest(const ParsedArgs& args) {
     r.bandwidth_mb = *mb;
   }
   r.q8_exact = args.Has("q8-exact");
-  if (args.Has("compute")) {
-    const std::string c = args.Get("compute");
-    const std::optional<ComputeType> parsed = ParseComputeType(c.c_str());
-    if (!parsed) return InvalidArgument("--compute: expected auto, f32, bf16 or int8, got '" + c + "'");
-    r.compute = *parsed;
-  }
+  Result<ComputeType> compute = ParseComputeFlag(args);
+  if (!compute.ok()) return compute.status();
+  r.compute = *compute;
   const std::string backend = args.Get("backend", "fast");
   if (backend == "reference") {
     r.backend = Backend::kReference;

@@ -160,4 +160,12 @@ Result<std::optional<double>> ParseOptionalDoubleFlag(const std::string& flag, c
   return std::optional<double>(*v);
 }
 
+Result<ComputeType> ParseComputeFlag(const ParsedArgs& args) {
+  if (!args.Has("compute")) return ComputeType::kAuto;
+  const std::string c = args.Get("compute");
+  const std::optional<ComputeType> parsed = ParseComputeType(c.c_str());
+  if (!parsed) return InvalidArgument("--compute: expected auto, f32, bf16 or int8, got '" + c + "'");
+  return *parsed;
+}
+
 }  // namespace wisp

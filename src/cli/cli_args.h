@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/compute_type.h"
 #include "util/status.h"
 
 namespace wisp {
@@ -67,6 +68,12 @@ std::string FormatOptionsHelp(const std::vector<OptionSpec>& options);
 
 // Integer / number parsing for a flag's value; the error names the flag and the accepted range.
 Result<int> ParseIntFlag(const std::string& flag, const std::string& value, int min, int max);
+
+// --compute TYPE (transcribe, profile, bench): ops/compute_type.h's names; absent is kAuto.
+inline constexpr const char* kComputeFlagHelp =
+    "precision the products compute in: auto (default: f32, int8 for quantized models with VNNI), f32, "
+    "bf16 (AVX512_BF16; elsewhere f32, with a note) or int8 (quantized models)";
+Result<ComputeType> ParseComputeFlag(const ParsedArgs& args);
 Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value, double min, double max);
 // openai-whisper's optional_int / optional_float: "None" is unset, anything else as above.
 Result<std::optional<int>> ParseOptionalIntFlag(const std::string& flag, const std::string& value, int min, int max);

@@ -34,6 +34,7 @@ const std::vector<OptionSpec>& ProfileOptionSpecs() {
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights instead of int8 products"},
+      {"compute", 0, "TYPE", kComputeFlagHelp},
       {"language", 'l', "LANG", "spoken language code (default: en for .en models, else detected)"},
       {"trace", 0, "FILE", "also write every op call as Chrome trace JSON (chrome://tracing, Perfetto)"},
       {"quiet", 'q', "", "do not print the transcript after the tables"},
@@ -110,13 +111,16 @@ int RunProfileCommand(const std::vector<std::string>& argv) {
     return ReportError(kCommand, "--backend: expected fast or reference, got '" + backend_name + "'" + usage_hint,
                        kExitUsage);
   }
+  Result<ComputeType> compute = ParseComputeFlag(*args);
+  if (!compute.ok()) return ReportError(kCommand, compute.status().message() + usage_hint, kExitUsage);
   if (!FileExists(model_path)) {
     return ReportError(kCommand, "model '" + model_path + "' not found", kExitBadInput);
   }
 
   const auto load_start = std::chrono::steady_clock::now();
   const LoadOptions load_options{.keep_f32_matrices = backend_name == "reference",
-                                 .q8_0_int8_activations = !args->Has("q8-exact")};
+                                 .q8_0_int8_activations = !args->Has("q8-exact"),
+                                 .compute = *compute};
   Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(model_path, "", load_options);
   if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
   const double load_ms =

@@ -41,6 +41,7 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"threads", 't', "N", "worker threads (default: the physical cores, " +
                                 std::to_string(ThreadPool::DefaultThreadCount()) + " here)"},
       {"backend", 0, "NAME", "fast (default: SIMD kernels) or reference (plain loops)"},
+      {"compute", 0, "TYPE", kComputeFlagHelp},
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights (default: int8 products "
                           "on int8-rounded activations where the CPU has AVX-512 VNNI, ~3x faster, as whisper.cpp)"},
       {"temperature", 0, "T", "first temperature of the fallback (default: 0, 0.2, ..., 1.0; with this flag "
@@ -245,6 +246,7 @@ struct TranscribeRequest {
   double max_duration = 0;  // seconds of audio; 0 = unlimited
   Backend backend = Backend::kFast;
   bool q8_exact = false;
+  ComputeType compute = ComputeType::kAuto;
   std::string tokenizer_file;
   std::vector<OutputFormat> formats;  // empty: no files
   WriterOptions writer;
@@ -295,6 +297,9 @@ Result<TranscribeRequest> BuildRequest(const ParsedArgs& args) {
     return InvalidArgument("--backend: expected fast or reference, got '" + backend + "'");
   }
   r.q8_exact = args.Has("q8-exact");
+  Result<ComputeType> compute = ParseComputeFlag(args);
+  if (!compute.ok()) return compute.status();
+  r.compute = *compute;
   WISP_RETURN_IF_ERROR(ParseDecodingFlags(args, &r.options));
   r.tokenizer_file = args.Get("tokenizer-file");
   if (!r.tokenizer_file.empty() && !FileExists(r.tokenizer_file)) {
@@ -455,8 +460,13 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
   const auto load_start = std::chrono::steady_clock::now();
   Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(
       *model_path, r.tokenizer_file,
-      LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference, .q8_0_int8_activations = !r.q8_exact});
+      LoadOptions{.keep_f32_matrices = r.backend == Backend::kReference,
+                  .q8_0_int8_activations = !r.q8_exact,
+                  .compute = r.compute});
   if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
+  if (const std::string& note = (*engine)->model().compute_note; !note.empty()) {
+    std::fprintf(stderr, "%s: note: %s\n", kCommand, note.c_str());
+  }
   const HParams& hp = (*engine)->hparams();
   if ((*engine)->tokenizer_is_ggml_fallback()) {
     std::fprintf(stderr,
