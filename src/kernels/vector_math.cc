@@ -5,11 +5,14 @@ namespace wisp::kernels {
 float ScaledExpSumGeneric(float*, int64_t, float, float);
 void GeluErfGeneric(float*, int64_t);
 void WeightedRowSumGeneric(const float*, int64_t, const float*, int64_t, int64_t, float*);
+void WeightedRowSum2Generic(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
 float MaxValueGeneric(const float*, int64_t);
 void LayerNormRowGeneric(const float*, int64_t, const float*, const float*, float, float*);
 #if defined(__x86_64__)
 void WeightedRowSumAvx2(const float*, int64_t, const float*, int64_t, int64_t, float*);
 void WeightedRowSumAvx512(const float*, int64_t, const float*, int64_t, int64_t, float*);
+void WeightedRowSum2Avx2(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
+void WeightedRowSum2Avx512(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
 float ScaledExpSumAvx2(float*, int64_t, float, float);
 void GeluErfAvx2(float*, int64_t);
 float ScaledExpSumAvx512(float*, int64_t, float, float);
@@ -47,6 +50,17 @@ void WeightedRowSum(Isa isa, const float* p, int64_t n, const float* V, int64_t 
     case Isa::kAvx2: return WeightedRowSumAvx2(p, n, V, ldv, dim, out);
 #endif
     default: return WeightedRowSumGeneric(p, n, V, ldv, dim, out);
+  }
+}
+
+void WeightedRowSum2(Isa isa, const float* p, int64_t n1, const float* V1, int64_t ldv1, int64_t n2, const float* V2,
+                     int64_t ldv2, int64_t dim, float* out) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return WeightedRowSum2Avx512(p, n1, V1, ldv1, n2, V2, ldv2, dim, out);
+    case Isa::kAvx2: return WeightedRowSum2Avx2(p, n1, V1, ldv1, n2, V2, ldv2, dim, out);
+#endif
+    default: return WeightedRowSum2Generic(p, n1, V1, ldv1, n2, V2, ldv2, dim, out);
   }
 }
 

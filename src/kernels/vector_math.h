@@ -18,6 +18,12 @@ void GeluErf(Isa isa, float* x, int64_t n);
 // (attention's P·V for one query, when packing V would cost as much as using it).
 void WeightedRowSum(Isa isa, const float* p, int64_t n, const float* V, int64_t ldv, int64_t dim, float* out);
 
+// WeightedRowSum over value rows in two places: p[0, n1) weights V1's rows, p[n1, n1 + n2) V2's,
+// accumulated in that order, so the result equals WeightedRowSum over the rows laid end to end
+// (bit for bit): a shared prefix of keys (beam search's common prompt) need not be copied.
+void WeightedRowSum2(Isa isa, const float* p, int64_t n1, const float* V1, int64_t ldv1, int64_t n2, const float* V2,
+                     int64_t ldv2, int64_t dim, float* out);
+
 // The largest of x[0, n) (-inf for n = 0): the softmax's row maximum.
 float MaxValue(Isa isa, const float* x, int64_t n);
 

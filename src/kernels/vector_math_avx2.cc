@@ -4,6 +4,7 @@ namespace wisp::kernels {
 #define VEC_WIDTH 8
 #define EXP_FN ScaledExpSumAvx2
 #define WRS_FN WeightedRowSumAvx2
+#define WRS2_FN WeightedRowSum2Avx2
 #define GELU_FN GeluErfAvx2
 #define MAX_FN MaxValueAvx2
 #define LN_FN LayerNormRowAvx2

@@ -6,6 +6,7 @@ namespace wisp::kernels {
 #define VEC_WIDTH 16
 #define EXP_FN ScaledExpSumAvx512
 #define WRS_FN WeightedRowSumAvx512
+#define WRS2_FN WeightedRowSum2Avx512
 #define GELU_FN GeluErfAvx512
 #define MAX_FN MaxValueAvx512
 #define LN_FN LayerNormRowAvx512

@@ -4,6 +4,7 @@ namespace wisp::kernels {
 #define VEC_WIDTH 4
 #define EXP_FN ScaledExpSumGeneric
 #define WRS_FN WeightedRowSumGeneric
+#define WRS2_FN WeightedRowSum2Generic
 #define GELU_FN GeluErfGeneric
 #define MAX_FN MaxValueGeneric
 #define LN_FN LayerNormRowGeneric
