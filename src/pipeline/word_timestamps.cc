@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
+#include "kernels/libm_exp.h"
+#include "kernels/vector_math.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
 
@@ -14,6 +17,8 @@ namespace wisp {
 namespace {
 
 using HeadList = std::vector<std::pair<int, int>>;
+
+const kernels::Isa kIsa = kernels::DetectIsa();
 
 // whisper/__init__.py _ALIGNMENT_HEADS, decoded (base85 -> gzip -> bool (layers, heads)),
 // keyed by the dimensions that tell the published checkpoints apart.
@@ -75,6 +80,35 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
+// The median filter's default width (7) as a sorting network over kMedianLanes positions at a
+// time: nth_element per position was the word pass's largest cost (~1.2 M windows of 7 per
+// 30-s window of tiny.en). Without NaN the 4th smallest of 7 is one value whatever finds it.
+constexpr int64_t kMedianLanes = 8;
+typedef float MedianVec __attribute__((vector_size(kMedianLanes * sizeof(float))));
+
+inline void SortPair(MedianVec& a, MedianVec& b) {
+  const MedianVec lo = a < b ? a : b, hi = a < b ? b : a;
+  a = lo, b = hi;
+}
+
+// out[t] = median of padded[t, t + 7) for t < width; padded holds width + 6 + kMedianLanes
+// floats (the tail is read, never used).
+void Median7Row(const float* padded, int64_t width, float* out) {
+  for (int64_t t = 0; t < width; t += kMedianLanes) {
+    MedianVec v[7];
+    for (int j = 0; j < 7; ++j) std::memcpy(&v[j], padded + t + j, sizeof(MedianVec));
+    // Knuth's 16-comparator sorting network for 7 inputs (median_filter_test checks it).
+    SortPair(v[0], v[6]), SortPair(v[2], v[3]), SortPair(v[4], v[5]);
+    SortPair(v[0], v[2]), SortPair(v[1], v[4]), SortPair(v[3], v[6]);
+    SortPair(v[0], v[1]), SortPair(v[2], v[5]), SortPair(v[3], v[4]);
+    SortPair(v[1], v[2]), SortPair(v[4], v[6]);
+    SortPair(v[2], v[3]), SortPair(v[4], v[5]);
+    SortPair(v[1], v[2]), SortPair(v[3], v[4]), SortPair(v[5], v[6]);
+    const int64_t valid = std::min(kMedianLanes, width - t);
+    std::memcpy(out + t, &v[3], valid * sizeof(float));
+  }
+}
+
 }  // namespace
 
 std::vector<std::pair<int, int>> DefaultAlignmentHeads(const HParams& hp) {
@@ -108,17 +142,23 @@ std::vector<float> MedianFilter(std::span<const float> x, int64_t rows, int64_t 
   std::vector<float> out(x.begin(), x.end());
   const int64_t pad = filter_width / 2;
   if (width <= pad) return out;  // F.pad's reflect mode needs pad < width; the official skips
-  std::vector<float> padded(width + 2 * pad), window(filter_width);
+  std::vector<float> padded(width + 2 * pad + kMedianLanes), window(filter_width);
   // torch.sort places NaN after every number.
   auto less = [](float a, float b) { return std::isnan(b) ? !std::isnan(a) : a < b; };
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x.data() + r * width;
     // Reflect padding (the edge itself not repeated): index -k -> k, width-1+k -> width-1-k.
+    bool has_nan = false;
     for (int64_t i = 0; i < width + 2 * pad; ++i) {
       int64_t j = i - pad;
       if (j < 0) j = -j;
       if (j >= width) j = 2 * (width - 1) - j;
       padded[i] = row[j];
+      has_nan |= std::isnan(row[j]);
+    }
+    if (filter_width == 7 && !has_nan) {
+      Median7Row(padded.data(), width, out.data() + r * width);
+      continue;
     }
     for (int64_t t = 0; t < width; ++t) {
       std::copy(padded.begin() + t, padded.begin() + t + filter_width, window.begin());
@@ -258,17 +298,47 @@ void MergePunctuations(std::vector<WordTiming>* alignment, std::string_view prep
 
 std::vector<double> TextTokenProbabilities(std::span<const float> logits, int n_vocab, int sot_sequence_len,
                                            const std::vector<int>& text_tokens, int eot) {
-  std::vector<double> probs(text_tokens.size());
-  for (size_t i = 0; i < text_tokens.size(); ++i) {
-    // logits[len(sot_sequence):, :eot].softmax(-1) in float32, read back as python floats.
-    const float* row = logits.data() + (sot_sequence_len + i) * static_cast<size_t>(n_vocab);
-    // exp in float as torch's kernel computes it (and ~3x cheaper than in double over 50k
-    // columns), summed in double.
-    const float mx = *std::max_element(row, row + eot);
-    double sum = 0;
-    for (int v = 0; v < eot; ++v) sum += std::exp(row[v] - mx);
-    const int t = text_tokens[i];
-    probs[i] = static_cast<float>(std::exp(row[t] - mx) / sum);
+  // logits[len(sot_sequence):, :eot].softmax(-1) in float32, read back as python floats: per
+  // row the exp in float as torch's kernel computes it (kernels::ExpShifted, bit for bit
+  // std::exp), summed in double in column order. Rows go in groups of four so that the four
+  // sums' chains of dependent adds overlap (each row's order is unchanged), and the exps a
+  // chunk at a time so that they stay in L1.
+  constexpr size_t kGroup = 4;
+  constexpr int kChunk = 2048;
+  const size_t n = text_tokens.size();
+  std::vector<double> probs(n);
+  std::vector<float> e(kGroup * kChunk);
+  for (size_t g = 0; g < n; g += kGroup) {
+    const size_t m = std::min(kGroup, n - g);
+    const float* rows[kGroup];
+    float mx[kGroup];
+    double sum[kGroup] = {};
+    for (size_t r = 0; r < m; ++r) {
+      rows[r] = logits.data() + (sot_sequence_len + g + r) * static_cast<size_t>(n_vocab);
+      mx[r] = kernels::MaxValue(kIsa, rows[r], eot);
+    }
+    for (int c0 = 0; c0 < eot; c0 += kChunk) {
+      const int len = std::min(kChunk, eot - c0);
+      for (size_t r = 0; r < m; ++r) kernels::ExpShifted(kIsa, rows[r] + c0, len, mx[r], e.data() + r * kChunk);
+      if (m == kGroup) {
+        double s0 = sum[0], s1 = sum[1], s2 = sum[2], s3 = sum[3];
+        for (int v = 0; v < len; ++v) {
+          s0 += e[v];
+          s1 += e[kChunk + v];
+          s2 += e[2 * kChunk + v];
+          s3 += e[3 * kChunk + v];
+        }
+        sum[0] = s0, sum[1] = s1, sum[2] = s2, sum[3] = s3;
+      } else {
+        for (size_t r = 0; r < m; ++r) {
+          for (int v = 0; v < len; ++v) sum[r] += e[r * kChunk + v];
+        }
+      }
+    }
+    for (size_t r = 0; r < m; ++r) {
+      const int t = text_tokens[g + r];
+      probs[g + r] = static_cast<float>(std::exp(rows[r][t] - mx[r]) / sum[r]);
+    }
   }
   return probs;
 }
@@ -283,6 +353,7 @@ std::vector<WordTiming> FindAlignmentFromScores(std::span<const float> scores, i
   // weights[:, :, :num_frames // 2], then softmax(qk * qk_scale) over those frames only.
   const int frames = std::clamp(num_frames / 2, 0, n_audio_ctx);
   std::vector<float> weights(static_cast<size_t>(n_heads) * n_tokens * frames);
+  std::vector<double> exps(frames);
   for (int64_t r = 0; r < static_cast<int64_t>(n_heads) * n_tokens; ++r) {
     const float* in = scores.data() + r * n_audio_ctx;
     float* out = weights.data() + r * frames;
@@ -290,10 +361,11 @@ std::vector<WordTiming> FindAlignmentFromScores(std::span<const float> scores, i
     double mx = -std::numeric_limits<double>::infinity();
     for (int t = 0; t < frames; ++t) mx = std::max(mx, static_cast<double>(in[t]) * params.qk_scale);
     double sum = 0;
-    for (int t = 0; t < frames; ++t) sum += std::exp(static_cast<double>(in[t]) * params.qk_scale - mx);
     for (int t = 0; t < frames; ++t) {
-      out[t] = static_cast<float>(std::exp(static_cast<double>(in[t]) * params.qk_scale - mx) / sum);
+      exps[t] = std::exp(static_cast<double>(in[t]) * params.qk_scale - mx);  // once, not twice
+      sum += exps[t];
     }
+    for (int t = 0; t < frames; ++t) out[t] = static_cast<float>(exps[t] / sum);
   }
   // std_mean over the tokens (dim -2, population std), then (weights - mean) / std.
   for (int h = 0; h < n_heads; ++h) {
