@@ -7,6 +7,7 @@ void GeluErfGeneric(float*, int64_t);
 void WeightedRowSumGeneric(const float*, int64_t, const float*, int64_t, int64_t, float*);
 void WeightedRowSum2Generic(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
 float MaxValueGeneric(const float*, int64_t);
+void Median7Generic(const float*, int64_t, float*);
 void LayerNormRowGeneric(const float*, int64_t, const float*, const float*, float, float*);
 #if defined(__x86_64__)
 void WeightedRowSumAvx2(const float*, int64_t, const float*, int64_t, int64_t, float*);
@@ -19,6 +20,8 @@ float ScaledExpSumAvx512(float*, int64_t, float, float);
 void GeluErfAvx512(float*, int64_t);
 float MaxValueAvx2(const float*, int64_t);
 float MaxValueAvx512(const float*, int64_t);
+void Median7Avx2(const float*, int64_t, float*);
+void Median7Avx512(const float*, int64_t, float*);
 void LayerNormRowAvx2(const float*, int64_t, const float*, const float*, float, float*);
 void LayerNormRowAvx512(const float*, int64_t, const float*, const float*, float, float*);
 #endif
@@ -61,6 +64,16 @@ void WeightedRowSum2(Isa isa, const float* p, int64_t n1, const float* V1, int64
     case Isa::kAvx2: return WeightedRowSum2Avx2(p, n1, V1, ldv1, n2, V2, ldv2, dim, out);
 #endif
     default: return WeightedRowSum2Generic(p, n1, V1, ldv1, n2, V2, ldv2, dim, out);
+  }
+}
+
+void Median7(Isa isa, const float* x, int64_t width, float* out) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx512: return Median7Avx512(x, width, out);
+    case Isa::kAvx2: return Median7Avx2(x, width, out);
+#endif
+    default: return Median7Generic(x, width, out);
   }
 }
 

@@ -24,6 +24,11 @@ void WeightedRowSum(Isa isa, const float* p, int64_t n, const float* V, int64_t 
 void WeightedRowSum2(Isa isa, const float* p, int64_t n1, const float* V1, int64_t ldv1, int64_t n2, const float* V2,
                      int64_t ldv2, int64_t dim, float* out);
 
+// out[t] = the median of x[t, t + 7) for t < width (x holds width + 6 floats): the word-timestamp
+// median filter's default width, by a sorting network. With NaN in a window the result is
+// unspecified (the caller takes another path); otherwise it is the 4th smallest value exactly.
+void Median7(Isa isa, const float* x, int64_t width, float* out);
+
 // The largest of x[0, n) (-inf for n = 0): the softmax's row maximum.
 float MaxValue(Isa isa, const float* x, int64_t n);
 

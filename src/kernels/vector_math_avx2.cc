@@ -7,6 +7,7 @@ namespace wisp::kernels {
 #define WRS2_FN WeightedRowSum2Avx2
 #define GELU_FN GeluErfAvx2
 #define MAX_FN MaxValueAvx2
+#define MED7_FN Median7Avx2
 #define LN_FN LayerNormRowAvx2
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

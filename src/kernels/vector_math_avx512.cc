@@ -9,6 +9,7 @@ namespace wisp::kernels {
 #define WRS2_FN WeightedRowSum2Avx512
 #define GELU_FN GeluErfAvx512
 #define MAX_FN MaxValueAvx512
+#define MED7_FN Median7Avx512
 #define LN_FN LayerNormRowAvx512
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

@@ -134,5 +134,29 @@ TEST(VectorMath, LayerNormRowMatchesDouble) {
   }
 }
 
+// Median7 on every ISA: the 4th smallest of each window of 7 (values with many ties, every tail
+// length of the vector blocks).
+TEST(VectorMath, Median7IsTheFourthSmallest) {
+  Isa isas[3];
+  const int n_isa = SupportedIsas(isas, 3);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> level(-5, 5);
+  for (int64_t width : {1, 3, 4, 15, 16, 17, 33, 1500}) {
+    std::vector<float> x(width + 6);
+    for (float& v : x) v = level(rng) * 0.5f;
+    std::vector<float> want(width);
+    for (int64_t t = 0; t < width; ++t) {
+      std::vector<float> w(x.begin() + t, x.begin() + t + 7);
+      std::nth_element(w.begin(), w.begin() + 3, w.end());
+      want[t] = w[3];
+    }
+    for (int i = 0; i < n_isa; ++i) {
+      std::vector<float> got(width, -99.0f);
+      Median7(isas[i], x.data(), width, got.data());
+      EXPECT_EQ(got, want) << IsaName(isas[i]) << " width " << width;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wisp::kernels

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "kernels/libm_exp.h"
@@ -80,35 +79,6 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-// The median filter's default width (7) as a sorting network over kMedianLanes positions at a
-// time: nth_element per position was the word pass's largest cost (~1.2 M windows of 7 per
-// 30-s window of tiny.en). Without NaN the 4th smallest of 7 is one value whatever finds it.
-constexpr int64_t kMedianLanes = 8;
-typedef float MedianVec __attribute__((vector_size(kMedianLanes * sizeof(float))));
-
-inline void SortPair(MedianVec& a, MedianVec& b) {
-  const MedianVec lo = a < b ? a : b, hi = a < b ? b : a;
-  a = lo, b = hi;
-}
-
-// out[t] = median of padded[t, t + 7) for t < width; padded holds width + 6 + kMedianLanes
-// floats (the tail is read, never used).
-void Median7Row(const float* padded, int64_t width, float* out) {
-  for (int64_t t = 0; t < width; t += kMedianLanes) {
-    MedianVec v[7];
-    for (int j = 0; j < 7; ++j) std::memcpy(&v[j], padded + t + j, sizeof(MedianVec));
-    // Knuth's 16-comparator sorting network for 7 inputs (median_filter_test checks it).
-    SortPair(v[0], v[6]), SortPair(v[2], v[3]), SortPair(v[4], v[5]);
-    SortPair(v[0], v[2]), SortPair(v[1], v[4]), SortPair(v[3], v[6]);
-    SortPair(v[0], v[1]), SortPair(v[2], v[5]), SortPair(v[3], v[4]);
-    SortPair(v[1], v[2]), SortPair(v[4], v[6]);
-    SortPair(v[2], v[3]), SortPair(v[4], v[5]);
-    SortPair(v[1], v[2]), SortPair(v[3], v[4]), SortPair(v[5], v[6]);
-    const int64_t valid = std::min(kMedianLanes, width - t);
-    std::memcpy(out + t, &v[3], valid * sizeof(float));
-  }
-}
-
 }  // namespace
 
 std::vector<std::pair<int, int>> DefaultAlignmentHeads(const HParams& hp) {
@@ -142,7 +112,7 @@ std::vector<float> MedianFilter(std::span<const float> x, int64_t rows, int64_t 
   std::vector<float> out(x.begin(), x.end());
   const int64_t pad = filter_width / 2;
   if (width <= pad) return out;  // F.pad's reflect mode needs pad < width; the official skips
-  std::vector<float> padded(width + 2 * pad + kMedianLanes), window(filter_width);
+  std::vector<float> padded(width + 2 * pad), window(filter_width);
   // torch.sort places NaN after every number.
   auto less = [](float a, float b) { return std::isnan(b) ? !std::isnan(a) : a < b; };
   for (int64_t r = 0; r < rows; ++r) {
@@ -157,7 +127,10 @@ std::vector<float> MedianFilter(std::span<const float> x, int64_t rows, int64_t 
       has_nan |= std::isnan(row[j]);
     }
     if (filter_width == 7 && !has_nan) {
-      Median7Row(padded.data(), width, out.data() + r * width);
+      // The default width by a sorting network, many positions at a time: nth_element per
+      // position was the word pass's largest cost (~1 M windows of 7 per 30-s window of
+      // tiny.en). Without NaN the 4th smallest of 7 is one value whatever finds it.
+      kernels::Median7(kIsa, padded.data(), width, out.data() + r * width);
       continue;
     }
     for (int64_t t = 0; t < width; ++t) {
@@ -367,31 +340,43 @@ std::vector<WordTiming> FindAlignmentFromScores(std::span<const float> scores, i
     }
     for (int t = 0; t < frames; ++t) out[t] = static_cast<float>(exps[t] / sum);
   }
-  // std_mean over the tokens (dim -2, population std), then (weights - mean) / std.
+  // std_mean over the tokens (dim -2, population std), then (weights - mean) / std. Every
+  // column's sums run over the tokens in order, as one column at a time would; the loops go
+  // row by row so that they stream (a column walk strides a whole row per step).
+  std::vector<double> mean(frames), var(frames);
+  std::vector<float> mean_f(frames), std_f(frames);
   for (int h = 0; h < n_heads; ++h) {
     float* w = weights.data() + static_cast<int64_t>(h) * n_tokens * frames;
+    std::fill(mean.begin(), mean.end(), 0.0);
+    std::fill(var.begin(), var.end(), 0.0);
+    for (int i = 0; i < n_tokens; ++i) {
+      for (int t = 0; t < frames; ++t) mean[t] += w[i * frames + t];
+    }
+    for (int t = 0; t < frames; ++t) mean[t] /= n_tokens;
+    for (int i = 0; i < n_tokens; ++i) {
+      for (int t = 0; t < frames; ++t) var[t] += (w[i * frames + t] - mean[t]) * (w[i * frames + t] - mean[t]);
+    }
     for (int t = 0; t < frames; ++t) {
-      double mean = 0, var = 0;
-      for (int i = 0; i < n_tokens; ++i) mean += w[i * frames + t];
-      mean /= n_tokens;
-      for (int i = 0; i < n_tokens; ++i) var += (w[i * frames + t] - mean) * (w[i * frames + t] - mean);
-      const float std_f = static_cast<float>(std::sqrt(var / n_tokens)), mean_f = static_cast<float>(mean);
-      for (int i = 0; i < n_tokens; ++i) w[i * frames + t] = (w[i * frames + t] - mean_f) / std_f;
+      std_f[t] = static_cast<float>(std::sqrt(var[t] / n_tokens));
+      mean_f[t] = static_cast<float>(mean[t]);
+    }
+    for (int i = 0; i < n_tokens; ++i) {
+      for (int t = 0; t < frames; ++t) w[i * frames + t] = (w[i * frames + t] - mean_f[t]) / std_f[t];
     }
   }
   weights = MedianFilter(weights, static_cast<int64_t>(n_heads) * n_tokens, frames, params.medfilt_width);
-  // matrix = weights.mean(axis=0)[len(sot_sequence):-1]; DTW on -matrix in float64.
+  // matrix = weights.mean(axis=0)[len(sot_sequence):-1]; DTW on -matrix in float64. The sums over
+  // the heads accumulate in cost itself, head by head (the order of a per-element loop).
   const int n = n_tokens - 1 - sot_sequence_len;
-  std::vector<double> cost(static_cast<size_t>(n) * frames);
-  for (int i = 0; i < n; ++i) {
-    for (int t = 0; t < frames; ++t) {
-      double sum = 0;
-      for (int h = 0; h < n_heads; ++h) {
-        sum += weights[(static_cast<int64_t>(h) * n_tokens + sot_sequence_len + i) * frames + t];
-      }
-      cost[static_cast<size_t>(i) * frames + t] = -static_cast<double>(static_cast<float>(sum / n_heads));
+  std::vector<double> cost(static_cast<size_t>(n) * frames, 0.0);
+  for (int h = 0; h < n_heads; ++h) {
+    for (int i = 0; i < n; ++i) {
+      const float* w = weights.data() + (static_cast<int64_t>(h) * n_tokens + sot_sequence_len + i) * frames;
+      double* c = cost.data() + static_cast<size_t>(i) * frames;
+      for (int t = 0; t < frames; ++t) c[t] += w[t];
     }
   }
+  for (double& c : cost) c = -static_cast<double>(static_cast<float>(c / n_heads));
   const DtwPath path = Dtw(cost, n, frames);
 
   std::vector<int> with_eot = text_tokens;
@@ -508,6 +493,14 @@ void ApplyWordAlignment(std::vector<WordTiming> alignment, std::span<Segment> se
   }
 }
 
+std::span<float> AlignmentModel::Scratch::Get(size_t n) {
+  if (n > capacity) {
+    capacity = std::max(n, capacity + capacity / 2);
+    data.reset(new float[capacity]);  // default-initialised: not zeroed
+  }
+  return {data.get(), n};
+}
+
 Status AddWordTimestamps(std::span<Segment> segments, const Tokenizer& tokenizer, const AlignmentModel& model,
                          int num_frames, double last_speech_timestamp, const WordTimestampOptions& options) {
   if (segments.empty()) return Status::Ok();
@@ -543,8 +536,8 @@ Status AddWordTimestamps(std::span<Segment> segments, const Tokenizer& tokenizer
                              std::to_string(hp.n_text_ctx));
     }
     const int n_heads = static_cast<int>(model.heads.size());
-    std::vector<float> scores(static_cast<size_t>(n_heads) * n * hp.n_audio_ctx);
-    std::vector<float> logits(static_cast<size_t>(n) * hp.n_vocab);
+    const std::span<float> scores = model.scores_scratch.Get(static_cast<size_t>(n_heads) * n * hp.n_audio_ctx);
+    const std::span<float> logits = model.logits_scratch.Get(static_cast<size_t>(n) * hp.n_vocab);
     RunDecoderWithCrossAttentionScores(*model.weights, model.ctx, model.state, tokens.data(), n, model.heads,
                                        scores.data(), logits.data());
     const std::vector<double> probs = TextTokenProbabilities(logits, hp.n_vocab, static_cast<int>(sot_sequence.size()),

@@ -56,7 +56,7 @@ TEST(WordTimestamps, MedianFilterMatchesOfficial) {
   }
 }
 
-// Width 7 without NaN runs a sorting network (Median7Row); its medians must be nth_element's
+// Width 7 without NaN runs a sorting network (kernels::Median7); its medians must be nth_element's
 // on rows with many ties, every tail length of the 8-lane blocks, and rows holding a NaN (which
 // take the nth_element path) beside rows that do not.
 TEST(WordTimestamps, MedianFilterNetworkEqualsSelection) {
