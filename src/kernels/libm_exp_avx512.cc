@@ -1,5 +1,6 @@
-// libm_exp.h for AVX-512: glibc's expf (sysdeps/ieee754/flt-32/e_expf.c, as compiled with FMA
-// contraction into __expf_fma) on 8 doubles at a time. Compiled with -mavx512f -mfma.
+// vector_math.h's Lane8ExpSum and ExpShifted for AVX-512: glibc's expf
+// (sysdeps/ieee754/flt-32/e_expf.c, as compiled with FMA contraction into __expf_fma) on 8 doubles
+// at a time. Compiled with -mavx512f -mfma.
 #include <immintrin.h>
 
 #include <cmath>

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <limits>
 
-#include "kernels/libm_exp.h"
 #include "kernels/vector_math.h"
 #include "pipeline/tokenizer.h"
 
@@ -48,7 +47,7 @@ SpecialTokenIds SpecialTokenIdsOf(const Tokenizer& tokenizer) {
 }
 
 float TorchExpSumFloat32(std::span<const float> x, float max_value) {
-  // The vector form is bit for bit the scalar loop (kernels/libm_exp.h): ~10x faster, and the
+  // The vector form is bit for bit the scalar loop (kernels/vector_math.h): ~10x faster, and the
   // decoding loop sums 51864 of these per row and step (twice, with the timestamp rule).
   return kernels::Lane8ExpSum(kIsa, x.data(), static_cast<int64_t>(x.size()), max_value);
 }

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/libm_exp.h"
 #include "kernels/vector_math.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
