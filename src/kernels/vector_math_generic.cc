@@ -4,8 +4,10 @@ namespace wisp::kernels {
 #define VEC_WIDTH 4
 #define EXP_FN ScaledExpSumGeneric
 #define WRS_FN WeightedRowSumGeneric
+#define WRS2_FN WeightedRowSum2Generic
 #define GELU_FN GeluErfGeneric
 #define MAX_FN MaxValueGeneric
+#define MED7_FN Median7Generic
 #define LN_FN LayerNormRowGeneric
 #include "kernels/vector_math_body.inc"
 }  // namespace wisp::kernels

@@ -18,18 +18,19 @@ float* SlotLayer(const HParams& hp, std::vector<float>& cache, int slot, int lay
   return cache.data() + slot * SlotFloats(hp) + layer * LayerFloats(hp);
 }
 
-// The cached prefix (n_past positions of every layer) of slot `from` into slot `to`.
-void CopySlotPrefix(const HParams& hp, int n_past, int from, int to, DecoderBatchState* b) {
-  const size_t bytes = static_cast<size_t>(n_past) * hp.n_text_state * sizeof(float);
+// A row's own cached positions (n_shared .. n_past of every layer) of slot `from` into slot `to`.
+void CopySlotRows(const HParams& hp, int from, int to, DecoderBatchState* b) {
+  const int64_t offset = static_cast<int64_t>(b->n_shared) * hp.n_text_state;
+  const size_t bytes = static_cast<size_t>(b->n_past - b->n_shared) * hp.n_text_state * sizeof(float);
   for (int l = 0; l < hp.n_text_layer; ++l) {
-    std::memcpy(SlotLayer(hp, b->self_k, to, l), SlotLayer(hp, b->self_k, from, l), bytes);
-    std::memcpy(SlotLayer(hp, b->self_v, to, l), SlotLayer(hp, b->self_v, from, l), bytes);
+    std::memcpy(SlotLayer(hp, b->self_k, to, l) + offset, SlotLayer(hp, b->self_k, from, l) + offset, bytes);
+    std::memcpy(SlotLayer(hp, b->self_v, to, l) + offset, SlotLayer(hp, b->self_v, from, l) + offset, bytes);
   }
 }
 
 // Self-attention of one layer for N rows of one token each: x (N, d) += out(attn(ln(x))).
-// The projections run on all rows together; the attention itself runs per row over the row's
-// own cache (one query: the op's dot-product path, no packing).
+// The projections run on all rows together; the attention runs over the shared prefix (read
+// once for all rows) and each row's own positions (one query per row: the dot-product path).
 void BatchedSelfAttention(const OpContext& ctx, const HParams& hp, const DecoderBlockWeights& b, int layer,
                           DecoderBatchState* s) {
   const int64_t n = s->n_rows, d = hp.n_text_state, past = s->n_past;
@@ -45,15 +46,21 @@ void BatchedSelfAttention(const OpContext& ctx, const HParams& hp, const Decoder
   ApplyLinear(ctx, b.attn.query, t.h.data(), n, q, d);
   ApplyLinear(ctx, b.attn.key, t.h.data(), n, k, d);
   ApplyLinear(ctx, b.attn.value, t.h.data(), n, v, d);
+  s->row_k.resize(n);
+  s->row_v.resize(n);
+  const int64_t shared = s->n_shared;
   for (int64_t i = 0; i < n; ++i) {
     float* k_cache = SlotLayer(hp, s->self_k, s->slot[i], layer);
     float* v_cache = SlotLayer(hp, s->self_v, s->slot[i], layer);
     std::memcpy(k_cache + past * d, k + i * d, d * sizeof(float));
     std::memcpy(v_cache + past * d, v + i * d, d * sizeof(float));
-    // causal with q_offset = past, as RunDecoder calls it (the one query sees every key).
-    Attention(ctx, q + i * d, d, 1, k_cache, d, v_cache, d, past + 1, hp.n_text_head, d / hp.n_text_head,
-              /*causal=*/true, past, s->attn.data() + i * d);
+    s->row_k[i] = k_cache + shared * d;
+    s->row_v[i] = v_cache + shared * d;
   }
+  // Per row, RunDecoder's causal call with q_offset = past (the one query sees every key).
+  const int64_t layer_offset = static_cast<int64_t>(layer) * hp.n_text_ctx * d;
+  AttentionSharedPrefix(ctx, q, d, n, s->shared_k + layer_offset, s->shared_v + layer_offset, shared, s->row_k.data(),
+                        s->row_v.data(), past + 1 - shared, d, hp.n_text_head, d / hp.n_text_head, s->attn.data(), d);
   ApplyLinear(ctx, b.attn.out, s->attn.data(), n, t.h.data(), d);
   AddInPlace(ctx, x, t.h.data(), n * d);
 }
@@ -67,20 +74,16 @@ void ForkDecoderBatch(const HParams& hp, const DecoderState& prefilled, int n_ro
   batch->n_rows = n_rows;
   batch->n_past = prefilled.n_past;
   batch->cross_kv = prefilled.cross_kv.data();
-  // resize, not assign: positions past n_past are written before they are read, and a batch
+  batch->n_shared = prefilled.n_past;
+  batch->shared_k = prefilled.self_k.data();
+  batch->shared_v = prefilled.self_v.data();
+  // resize, not assign: a slot's positions are written before they are read, and a batch
   // reused across windows keeps its pages.
   const size_t size = static_cast<size_t>(n_rows) * SlotFloats(hp);
   batch->self_k.resize(size);
   batch->self_v.resize(size);
   batch->slot.resize(n_rows);
-  const size_t bytes = static_cast<size_t>(prefilled.n_past) * hp.n_text_state * sizeof(float);
-  for (int r = 0; r < n_rows; ++r) {
-    batch->slot[r] = r;
-    for (int l = 0; l < hp.n_text_layer; ++l) {
-      std::memcpy(SlotLayer(hp, batch->self_k, r, l), prefilled.self_k.data() + l * LayerFloats(hp), bytes);
-      std::memcpy(SlotLayer(hp, batch->self_v, r, l), prefilled.self_v.data() + l * LayerFloats(hp), bytes);
-    }
-  }
+  for (int r = 0; r < n_rows; ++r) batch->slot[r] = r;
 }
 
 void RunDecoderBatch(const ModelWeights& w, const OpContext& ctx, DecoderBatchState* batch, const int32_t* tokens,
@@ -143,7 +146,7 @@ void ReorderRows(DecoderBatchState* batch, const int* source_indices) {
     while (taken[free_row]) ++free_row;
     taken[free_row] = 1;
     new_slot[i] = batch->slot[free_row];
-    CopySlotPrefix(hp, batch->n_past, batch->slot[source_indices[i]], new_slot[i], batch);
+    CopySlotRows(hp, batch->slot[source_indices[i]], new_slot[i], batch);
   }
   batch->slot.swap(new_slot);
 }

@@ -37,21 +37,31 @@ struct DecoderBatchState {
   // ForkDecoderBatch was given: that state must outlive the batch's use, and SetAudioFeatures on
   // it (the next window) invalidates the batch until the next ForkDecoderBatch.
   const PreparedKv* cross_kv = nullptr;
-  // Self-attention caches in physical slots, each laid out as DecoderState::self_k/v
-  // ([layer][n_text_ctx][n_text_state]). Row i lives in slot[i]: ReorderRows moves slot
-  // indices and copies a cache only where two rows need the same source.
+  // The first n_shared positions of every row's self-attention cache are the prefill's, the
+  // same for all rows: they stay in that DecoderState (shared_k/v, laid out as its self_k/v),
+  // never copied, and each step's attention reads them once for all rows
+  // (AttentionSharedPrefix). Same lifetime rule as cross_kv.
+  int n_shared = 0;
+  const float* shared_k = nullptr;
+  const float* shared_v = nullptr;
+  // The rows' own positions [n_shared, n_past) in physical slots, each laid out as
+  // DecoderState::self_k/v ([layer][n_text_ctx][n_text_state], positions below n_shared unused).
+  // Row i lives in slot[i]: ReorderRows moves slot indices and copies a row's positions only
+  // where two rows need the same source.
   std::vector<float> self_k, self_v;  // [slot][layer][n_text_ctx][n_text_state]
   std::vector<int> slot;              // row -> slot, a permutation of 0..n_rows-1
 
   // Activations and scratch of the current call (kept to avoid reallocating every step).
   std::vector<float> x, last, qkv, attn;
+  std::vector<const float*> row_k, row_v;  // the rows' suffixes, for AttentionSharedPrefix
   std::vector<int> taken, new_slot;  // ReorderRows' bookkeeping
   BlockScratch block;
 };
 
-// Makes `batch` n_rows copies of `prefilled` (a DecoderState after SetAudioFeatures and the
-// prefill RunDecoder): each row gets the first prefilled.n_past positions of its self-attention
-// cache; the cross K/V are referenced, not copied. Reuses batch's buffers when they fit.
+// Makes `batch` n_rows continuations of `prefilled` (a DecoderState after SetAudioFeatures and
+// the prefill RunDecoder): its first prefilled.n_past self-attention positions become every
+// row's shared prefix and its cross K/V the rows' cross K/V, both referenced, not copied (so
+// `prefilled` must not run again while the batch is used). Reuses batch's buffers when they fit.
 // Requires n_rows >= 1 and SetAudioFeatures to have been run on `prefilled`.
 void ForkDecoderBatch(const HParams& hp, const DecoderState& prefilled, int n_rows, DecoderBatchState* batch);
 
@@ -66,12 +76,12 @@ void RunDecoderBatch(const ModelWeights& w, const OpContext& ctx, DecoderBatchSt
 // Row i becomes (a copy of) row source_indices[i], for every i at once (openai-whisper's
 // kv_cache[k][source_indices] after a beam-search step). Only self-attention caches move; a
 // source used once keeps its storage (the identity and pure permutations copy nothing), each
-// further use copies the n_past cached positions of every layer.
+// further use copies the row's own positions (n_shared .. n_past) of every layer.
 void ReorderRows(DecoderBatchState* batch, const int* source_indices);
 
 // Row `row`'s self-attention K (or V) cache of one layer: n_text_ctx x n_text_state floats, of
-// which the first n_past positions are valid. For tests and for handing a finished hypothesis
-// on to code that wants a DecoderState.
+// which positions n_shared .. n_past are valid; positions below n_shared are the shared prefix,
+// at batch.shared_k/v + layer * n_text_ctx * n_text_state. For tests.
 const float* BatchRowSelfK(const DecoderBatchState& batch, int row, int layer);
 const float* BatchRowSelfV(const DecoderBatchState& batch, int row, int layer);
 

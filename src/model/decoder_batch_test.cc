@@ -184,13 +184,19 @@ TEST_P(DecoderBatchTest, ReorderThenStepEqualsReorderedReferences) {
     if (order == orders[1]) {
       for (int i = 0; i < n; ++i) EXPECT_EQ(batch.slot[i], slots_before[order[i]]);
     }
-    // Every row's cached prefix is its source's.
-    const size_t prefix = static_cast<size_t>(batch.n_past) * hp.n_text_state;
+    // Every row's cache is its source's: the shared prefix (the prefill's, never copied), then
+    // the row's own positions.
+    const size_t shared = static_cast<size_t>(batch.n_shared) * hp.n_text_state;
+    const size_t own = static_cast<size_t>(batch.n_past - batch.n_shared) * hp.n_text_state;
     for (int i = 0; i < n; ++i) {
       for (int l = 0; l < hp.n_text_layer; ++l) {
         const size_t at = static_cast<size_t>(l) * hp.n_text_ctx * hp.n_text_state;
-        EXPECT_EQ(std::memcmp(BatchRowSelfK(batch, i, l), refs[i].self_k.data() + at, prefix * sizeof(float)), 0);
-        EXPECT_EQ(std::memcmp(BatchRowSelfV(batch, i, l), refs[i].self_v.data() + at, prefix * sizeof(float)), 0);
+        EXPECT_EQ(std::memcmp(batch.shared_k + at, refs[i].self_k.data() + at, shared * sizeof(float)), 0);
+        EXPECT_EQ(std::memcmp(batch.shared_v + at, refs[i].self_v.data() + at, shared * sizeof(float)), 0);
+        EXPECT_EQ(std::memcmp(BatchRowSelfK(batch, i, l) + shared, refs[i].self_k.data() + at + shared,
+                              own * sizeof(float)), 0);
+        EXPECT_EQ(std::memcmp(BatchRowSelfV(batch, i, l) + shared, refs[i].self_v.data() + at + shared,
+                              own * sizeof(float)), 0);
       }
     }
     for (int i = 0; i < n; ++i) tokens[i] = (step * 17 + i * 2203 + 9) % 51864;

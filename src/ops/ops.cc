@@ -1,6 +1,7 @@
 // Op entry points: time the call, then run the context's backend.
 #include "ops/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -58,6 +59,30 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
                            Bf16Attention(ctx));
   }
   reference::Attention(q, ldq, n_q, k, ldk, v, ldv, n_kv, n_heads, head_dim, causal, q_offset, out);
+}
+
+void AttentionSharedPrefix(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_rows, const float* prefix_k,
+                           const float* prefix_v, int64_t n_prefix, const float* const* row_k,
+                           const float* const* row_v, int64_t n_suffix, int64_t ld, int n_heads, int64_t head_dim,
+                           float* out, int64_t ldo) {
+  OpScope scope(ctx.profiler, "attention", IsFast(ctx));
+  if (IsFast(ctx)) {
+    return fast::AttentionSharedPrefix(ctx.pool, q, ldq, n_rows, prefix_k, prefix_v, n_prefix, row_k, row_v, n_suffix,
+                                       ld, n_heads, head_dim, out, ldo);
+  }
+  // The reference states the definition: each row's keys laid end to end, one plain call.
+  const int64_t width = n_heads * head_dim, n_kv = n_prefix + n_suffix;
+  std::vector<float> k(n_kv * width), v(n_kv * width);
+  for (int64_t i = 0; i < n_rows; ++i) {
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const float* ks = j < n_prefix ? prefix_k + j * ld : row_k[i] + (j - n_prefix) * ld;
+      const float* vs = j < n_prefix ? prefix_v + j * ld : row_v[i] + (j - n_prefix) * ld;
+      std::copy(ks, ks + width, k.begin() + j * width);
+      std::copy(vs, vs + width, v.begin() + j * width);
+    }
+    reference::Attention(q + i * ldq, ldq, 1, k.data(), width, v.data(), width, n_kv, n_heads, head_dim,
+                         /*causal=*/true, n_kv - 1, out + i * ldo);
+  }
 }
 
 void AttentionScores(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,

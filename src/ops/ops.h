@@ -101,6 +101,18 @@ void Attention(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_q, c
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out);
 
+// One decoding step of n_rows sequences (beam search's hypotheses) whose self-attention keys
+// and values begin with a common prefix: row i's single query (row i of q, stride ldq) attends to
+// prefix_k/prefix_v's n_prefix rows followed by its own row_k[i]/row_v[i]'s n_suffix rows (all
+// with row stride ld, n_heads * head_dim wide), every one of them visible; out row i (stride
+// ldo). Per row the result is Attention's with n_q = 1 over the rows laid end to end (causal,
+// q_offset = n_prefix + n_suffix - 1), bit for bit on both backends. The fast one reads each
+// head's prefix once for all rows, where separate calls would each stream their own copy.
+void AttentionSharedPrefix(const OpContext& ctx, const float* q, int64_t ldq, int64_t n_rows, const float* prefix_k,
+                           const float* prefix_v, int64_t n_prefix, const float* const* row_k,
+                           const float* const* row_v, int64_t n_suffix, int64_t ld, int n_heads, int64_t head_dim,
+                           float* out, int64_t ldo);
+
 // The pre-softmax scores of one head, (q_h s)(k_h s)^T with s = head_dim^-1/4, scaled before the
 // product as openai-whisper's qkv_attention does: q (n_q, H*dh) row stride ldq, k (n_kv, H*dh) row
 // stride ldk, out (n_q, n_kv) contiguous. Word timestamps need these matrices for a few heads;

@@ -31,6 +31,10 @@ void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int6
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
                int64_t q_offset, float* out, bool bf16 = false);
+void AttentionSharedPrefix(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_rows, const float* prefix_k,
+                           const float* prefix_v, int64_t n_prefix, const float* const* row_k,
+                           const float* const* row_v, int64_t n_suffix, int64_t ld, int n_heads, int64_t head_dim,
+                           float* out, int64_t ldo);
 
 // Packs K^T and V of every head of kv (pointers and sizes already set) into GEMM panels: f32, or
 // bf16 (kt_bf16 / v_bf16).

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "kernels/gemm_packed.h"
@@ -221,6 +222,38 @@ TEST_P(OpsTest, PreparedKvMatchesAttention) {
     Attention(ref_, q.data(), w, n_q, k.data(), w, v.data(), w, n_kv, heads, dh, false, 0, o3.data());
     EXPECT_LT(Nmse(o1, o3), kMaxNmse) << n_q;
     EXPECT_EQ(o2, o3) << n_q;
+  }
+}
+
+// Beam search's step: per row, the shared prefix then the row's own keys must give exactly what
+// Attention gives over them laid end to end (fast against fast, reference against reference).
+TEST_P(OpsTest, AttentionSharedPrefixEqualsAttentionOverTheConcatenation) {
+  const int heads = 6, dh = 64, w = heads * dh, ld = w + 3, n_rows = 5;
+  for (auto [n_prefix, n_suffix] : {std::pair{0, 1}, std::pair{1, 1}, std::pair{37, 1}, std::pair{200, 45}}) {
+    auto q = Random(n_rows * w, rng_), pk = Random(n_prefix * ld + 1, rng_), pv = Random(n_prefix * ld + 1, rng_);
+    std::vector<std::vector<float>> rk(n_rows), rv(n_rows);
+    std::vector<const float*> rkp(n_rows), rvp(n_rows);
+    for (int i = 0; i < n_rows; ++i) {
+      rk[i] = Random(n_suffix * ld, rng_), rv[i] = Random(n_suffix * ld, rng_);
+      rkp[i] = rk[i].data(), rvp[i] = rv[i].data();
+    }
+    for (const OpContext* ctx : {&fast_, &ref_}) {
+      std::vector<float> got(n_rows * w);
+      AttentionSharedPrefix(*ctx, q.data(), w, n_rows, pk.data(), pv.data(), n_prefix, rkp.data(), rvp.data(),
+                            n_suffix, ld, heads, dh, got.data(), w);
+      const int n_kv = n_prefix + n_suffix;
+      for (int i = 0; i < n_rows; ++i) {
+        std::vector<float> k(n_kv * ld), v(n_kv * ld), want(w);
+        std::copy(pk.begin(), pk.begin() + n_prefix * ld, k.begin());
+        std::copy(pv.begin(), pv.begin() + n_prefix * ld, v.begin());
+        std::copy(rk[i].begin(), rk[i].end(), k.begin() + n_prefix * ld);
+        std::copy(rv[i].begin(), rv[i].end(), v.begin() + n_prefix * ld);
+        Attention(*ctx, q.data() + i * w, w, 1, k.data(), ld, v.data(), ld, n_kv, heads, dh, true, n_kv - 1,
+                  want.data());
+        EXPECT_EQ(std::vector<float>(got.begin() + i * w, got.begin() + (i + 1) * w), want)
+            << (ctx == &fast_ ? "fast" : "reference") << " prefix " << n_prefix << " row " << i;
+      }
+    }
   }
 }
 

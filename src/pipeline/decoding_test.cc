@@ -4,6 +4,7 @@
 // torch-order float32 sums behind avg_logprob.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -231,6 +232,35 @@ TEST(TorchOrder, ExpSumMatchesTheEightLaneFloat32Order) {
   std::vector<float> lp(x.size());
   LogSoftmaxFloat32(x, lp.data());
   EXPECT_NEAR(std::exp(lp[0]), SoftmaxAtFloat32(x, 0), 1e-7);
+}
+
+// TopLogProbs (beam search's per-row candidates, one pass) against torch.topk's order as the
+// full log-softmax row and a sort give it, on rows with ties in the logits and logits close
+// enough to round to one log-probability (which must then rank by id).
+TEST(BeamSearchDecoder, TopLogProbsIsTopkOfTheLogSoftmaxRow) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> logit(0.0f, 3.0f);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<float> x(5000);
+    for (float& v : x) v = logit(rng);
+    for (int i = 0; i < 40; ++i) x[rng() % x.size()] = 9.0f;                    // exact ties
+    for (int i = 0; i < 40; ++i) x[rng() % x.size()] = std::nextafter(9.0f, 0.0f);  // one ulp below
+    for (int i = 0; i < 100; ++i) x[rng() % x.size()] = -std::numeric_limits<float>::infinity();
+    std::vector<float> lp(x.size());
+    LogSoftmaxFloat32(x, lp.data());
+    std::vector<int> order(x.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return lp[a] > lp[b]; });
+    for (int k : {1, 6, 60}) {
+      std::vector<std::pair<float, int>> top;
+      TopLogProbs(x, LogSoftmaxStatsFloat32(x), k, &top);
+      ASSERT_EQ(top.size(), static_cast<size_t>(k));
+      for (int i = 0; i < k; ++i) {
+        EXPECT_EQ(top[i].second, order[i]) << "trial " << trial << " k " << k << " rank " << i;
+        EXPECT_EQ(top[i].first, lp[order[i]]);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -101,6 +101,17 @@ class TimestampRulesFilter : public LogitFilter {
 // official's (openai-whisper's avg_logprob is a sum of these).
 float TorchExpSumFloat32(std::span<const float> x, float max_value);
 
+// What F.log_softmax(x.float()) needs besides x: out[i] = (x[i] - max) - log_sum in float32, the
+// sum from TorchExpSumFloat32. A caller that wants a few entries (the sampled token, the top
+// candidates) computes them with LogProb instead of a 51864-entry array. LogProb is monotone
+// non-decreasing in x (float rounding is), though two close logits may round to one value.
+struct LogSoftmaxStats {
+  float max = 0.0f;
+  float log_sum = 0.0f;
+  float LogProb(float x) const { return (x - max) - log_sum; }
+};
+LogSoftmaxStats LogSoftmaxStatsFloat32(std::span<const float> x);
+
 // F.log_softmax(x.float()) as torch's CPU kernel computes it: out[i] = (x[i] - max) - log(sum)
 // in float32, the sum from TorchExpSumFloat32. All -inf input gives NaN, as in torch.
 void LogSoftmaxFloat32(std::span<const float> x, float* out);

@@ -41,7 +41,6 @@ bool GreedyDecoder::Update(std::span<float> logits, int n_vocab, std::vector<Dec
                            std::vector<int>* source_rows) {
   assert(logits.size() == rows->size() * static_cast<size_t>(n_vocab));
   assert(temperature_ == 0.0 || rngs_.size() >= rows->size());
-  logprobs_.resize(n_vocab);
   bool completed = true;
   for (size_t r = 0; r < rows->size(); ++r) {
     DecodingRow& row = (*rows)[r];
@@ -54,9 +53,8 @@ bool GreedyDecoder::Update(std::span<float> logits, int n_vocab, std::vector<Dec
     const std::span<const float> row_logits = logits.subspan(r * n_vocab, n_vocab);
     const int next = SelectNextToken(row_logits, temperature_, temperature_ > 0 ? &rngs_[r] : nullptr);
     // log_softmax of the filtered logits (suppressed entries are -inf and drop out of the sum),
-    // in torch's float32 summation order.
-    LogSoftmaxFloat32(row_logits, logprobs_.data());
-    row.sum_logprob += logprobs_[next];
+    // in torch's float32 summation order; only the sampled token's entry is formed.
+    row.sum_logprob += LogSoftmaxStatsFloat32(row_logits).LogProb(row_logits[next]);
     row.tokens.push_back(next);
     completed = completed && next == eot_;
   }
@@ -75,6 +73,27 @@ std::vector<DecodedSequence> GreedyDecoder::Finalize(const std::vector<DecodingR
     out.push_back(std::move(s));
   }
   return out;
+}
+
+void TopLogProbs(std::span<const float> logits, const LogSoftmaxStats& stats, int k,
+                 std::vector<std::pair<float, int>>* top) {
+  // One pass with a sorted list of the best k so far (k is beam_size + 1): an entry joins only
+  // when its log-probability beats the k-th strictly, since on a tie the earlier (lower) id
+  // ranks first. The order is torch.topk's on the log-softmax row: by value, then by id. The
+  // log-probabilities are formed from the logits (LogProb), not compared as logits, because two
+  // logits can round to one log-probability and must then rank by id.
+  top->clear();
+  const int n = static_cast<int>(logits.size());
+  float kth = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < n; ++i) {
+    const float lp = stats.LogProb(logits[i]);
+    if (static_cast<int>(top->size()) == k && !(lp > kth)) continue;
+    auto at = top->end();
+    while (at != top->begin() && lp > (at - 1)->first) --at;
+    top->insert(at, {lp, i});
+    if (static_cast<int>(top->size()) > k) top->pop_back();
+    if (static_cast<int>(top->size()) == k) kth = top->back().first;
+  }
 }
 
 BeamSearchDecoder::BeamSearchDecoder(int beam_size, int eot, std::optional<double> patience)
@@ -97,18 +116,12 @@ bool BeamSearchDecoder::Update(std::span<float> logits, int n_vocab, std::vector
   };
   // STEP 1: beam_size + 1 candidates per row, in topk order (descending; lower id first on ties).
   std::vector<Candidate> candidates;
-  logprobs_.resize(n_vocab);
-  std::vector<int> order(n_vocab);
   const int k = std::min(beam_size_ + 1, n_vocab);
   for (int r = 0; r < n_rows; ++r) {
-    LogSoftmaxFloat32(logits.subspan(static_cast<size_t>(r) * n_vocab, n_vocab), logprobs_.data());
-    for (int i = 0; i < n_vocab; ++i) order[i] = i;
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
-      return logprobs_[a] > logprobs_[b] || (logprobs_[a] == logprobs_[b] && a < b);
-    });
-    for (int i = 0; i < k; ++i) {
-      const int token = order[i];
-      const float score = (*rows)[r].sum_logprob + logprobs_[token];
+    const std::span<const float> row = logits.subspan(static_cast<size_t>(r) * n_vocab, n_vocab);
+    TopLogProbs(row, LogSoftmaxStatsFloat32(row), k, &top_);
+    for (const auto& [logprob, token] : top_) {
+      const float score = (*rows)[r].sum_logprob + logprob;
       auto same = std::find_if(candidates.begin(), candidates.end(),
                                [&](const Candidate& c) { return same_sequence(c, r, token); });
       if (same != candidates.end()) {

@@ -9,7 +9,10 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
+
+#include "pipeline/logit_filters.h"
 
 namespace wisp {
 
@@ -67,7 +70,6 @@ class GreedyDecoder final : public TokenDecoder {
   double temperature_;
   int eot_;
   std::vector<std::mt19937_64> rngs_;
-  std::vector<float> logprobs_;  // scratch: one row's log-softmax
 };
 
 // BeamSearchDecoder (decoding.py) for one audio: beam_size rows. Each step, every row offers its
@@ -91,9 +93,14 @@ class BeamSearchDecoder final : public TokenDecoder {
   int beam_size_;
   int eot_;
   size_t max_candidates_;
-  std::vector<DecodingRow> finished_;  // full sequences (eot last), in the official's dict order
-  std::vector<float> logprobs_;         // scratch: one row's log-softmax
+  std::vector<DecodingRow> finished_;          // full sequences (eot last), in the official's dict order
+  std::vector<std::pair<float, int>> top_;     // scratch: one row's candidates (TopLogProbs)
 };
+
+// The k most probable entries of log_softmax(logits) (stats: LogSoftmaxStatsFloat32(logits)) as
+// (log-probability, id), in torch.topk's order: descending, the lower id first on equal values.
+void TopLogProbs(std::span<const float> logits, const LogSoftmaxStats& stats, int k,
+                 std::vector<std::pair<float, int>>* top);
 
 // The official's choice of the next token from one row of filtered logits: the first maximum at
 // temperature 0, else Categorical(logits / T).sample() (softmax in double, inverse-CDF draw).

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/vector_math.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
 
@@ -14,6 +15,8 @@ namespace wisp {
 namespace {
 
 using HeadList = std::vector<std::pair<int, int>>;
+
+const kernels::Isa kIsa = kernels::DetectIsa();
 
 // whisper/__init__.py _ALIGNMENT_HEADS, decoded (base85 -> gzip -> bool (layers, heads)),
 // keyed by the dimensions that tell the published checkpoints apart.
@@ -114,11 +117,20 @@ std::vector<float> MedianFilter(std::span<const float> x, int64_t rows, int64_t 
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x.data() + r * width;
     // Reflect padding (the edge itself not repeated): index -k -> k, width-1+k -> width-1-k.
+    bool has_nan = false;
     for (int64_t i = 0; i < width + 2 * pad; ++i) {
       int64_t j = i - pad;
       if (j < 0) j = -j;
       if (j >= width) j = 2 * (width - 1) - j;
       padded[i] = row[j];
+      has_nan |= std::isnan(row[j]);
+    }
+    if (filter_width == 7 && !has_nan) {
+      // The default width by a sorting network, many positions at a time: nth_element per
+      // position was the word pass's largest cost (~1 M windows of 7 per 30-s window of
+      // tiny.en). Without NaN the 4th smallest of 7 is one value whatever finds it.
+      kernels::Median7(kIsa, padded.data(), width, out.data() + r * width);
+      continue;
     }
     for (int64_t t = 0; t < width; ++t) {
       std::copy(padded.begin() + t, padded.begin() + t + filter_width, window.begin());
@@ -258,17 +270,47 @@ void MergePunctuations(std::vector<WordTiming>* alignment, std::string_view prep
 
 std::vector<double> TextTokenProbabilities(std::span<const float> logits, int n_vocab, int sot_sequence_len,
                                            const std::vector<int>& text_tokens, int eot) {
-  std::vector<double> probs(text_tokens.size());
-  for (size_t i = 0; i < text_tokens.size(); ++i) {
-    // logits[len(sot_sequence):, :eot].softmax(-1) in float32, read back as python floats.
-    const float* row = logits.data() + (sot_sequence_len + i) * static_cast<size_t>(n_vocab);
-    // exp in float as torch's kernel computes it (and ~3x cheaper than in double over 50k
-    // columns), summed in double.
-    const float mx = *std::max_element(row, row + eot);
-    double sum = 0;
-    for (int v = 0; v < eot; ++v) sum += std::exp(row[v] - mx);
-    const int t = text_tokens[i];
-    probs[i] = static_cast<float>(std::exp(row[t] - mx) / sum);
+  // logits[len(sot_sequence):, :eot].softmax(-1) in float32, read back as python floats: per
+  // row the exp in float as torch's kernel computes it (kernels::ExpShifted, bit for bit
+  // std::exp), summed in double in column order. Rows go in groups of four so that the four
+  // sums' chains of dependent adds overlap (each row's order is unchanged), and the exps a
+  // chunk at a time so that they stay in L1.
+  constexpr size_t kGroup = 4;
+  constexpr int kChunk = 2048;
+  const size_t n = text_tokens.size();
+  std::vector<double> probs(n);
+  std::vector<float> e(kGroup * kChunk);
+  for (size_t g = 0; g < n; g += kGroup) {
+    const size_t m = std::min(kGroup, n - g);
+    const float* rows[kGroup];
+    float mx[kGroup];
+    double sum[kGroup] = {};
+    for (size_t r = 0; r < m; ++r) {
+      rows[r] = logits.data() + (sot_sequence_len + g + r) * static_cast<size_t>(n_vocab);
+      mx[r] = kernels::MaxValue(kIsa, rows[r], eot);
+    }
+    for (int c0 = 0; c0 < eot; c0 += kChunk) {
+      const int len = std::min(kChunk, eot - c0);
+      for (size_t r = 0; r < m; ++r) kernels::ExpShifted(kIsa, rows[r] + c0, len, mx[r], e.data() + r * kChunk);
+      if (m == kGroup) {
+        double s0 = sum[0], s1 = sum[1], s2 = sum[2], s3 = sum[3];
+        for (int v = 0; v < len; ++v) {
+          s0 += e[v];
+          s1 += e[kChunk + v];
+          s2 += e[2 * kChunk + v];
+          s3 += e[3 * kChunk + v];
+        }
+        sum[0] = s0, sum[1] = s1, sum[2] = s2, sum[3] = s3;
+      } else {
+        for (size_t r = 0; r < m; ++r) {
+          for (int v = 0; v < len; ++v) sum[r] += e[r * kChunk + v];
+        }
+      }
+    }
+    for (size_t r = 0; r < m; ++r) {
+      const int t = text_tokens[g + r];
+      probs[g + r] = static_cast<float>(std::exp(rows[r][t] - mx[r]) / sum[r]);
+    }
   }
   return probs;
 }
@@ -283,6 +325,7 @@ std::vector<WordTiming> FindAlignmentFromScores(std::span<const float> scores, i
   // weights[:, :, :num_frames // 2], then softmax(qk * qk_scale) over those frames only.
   const int frames = std::clamp(num_frames / 2, 0, n_audio_ctx);
   std::vector<float> weights(static_cast<size_t>(n_heads) * n_tokens * frames);
+  std::vector<double> exps(frames);
   for (int64_t r = 0; r < static_cast<int64_t>(n_heads) * n_tokens; ++r) {
     const float* in = scores.data() + r * n_audio_ctx;
     float* out = weights.data() + r * frames;
@@ -290,36 +333,49 @@ std::vector<WordTiming> FindAlignmentFromScores(std::span<const float> scores, i
     double mx = -std::numeric_limits<double>::infinity();
     for (int t = 0; t < frames; ++t) mx = std::max(mx, static_cast<double>(in[t]) * params.qk_scale);
     double sum = 0;
-    for (int t = 0; t < frames; ++t) sum += std::exp(static_cast<double>(in[t]) * params.qk_scale - mx);
     for (int t = 0; t < frames; ++t) {
-      out[t] = static_cast<float>(std::exp(static_cast<double>(in[t]) * params.qk_scale - mx) / sum);
+      exps[t] = std::exp(static_cast<double>(in[t]) * params.qk_scale - mx);  // once, not twice
+      sum += exps[t];
     }
+    for (int t = 0; t < frames; ++t) out[t] = static_cast<float>(exps[t] / sum);
   }
-  // std_mean over the tokens (dim -2, population std), then (weights - mean) / std.
+  // std_mean over the tokens (dim -2, population std), then (weights - mean) / std. Every
+  // column's sums run over the tokens in order, as one column at a time would; the loops go
+  // row by row so that they stream (a column walk strides a whole row per step).
+  std::vector<double> mean(frames), var(frames);
+  std::vector<float> mean_f(frames), std_f(frames);
   for (int h = 0; h < n_heads; ++h) {
     float* w = weights.data() + static_cast<int64_t>(h) * n_tokens * frames;
+    std::fill(mean.begin(), mean.end(), 0.0);
+    std::fill(var.begin(), var.end(), 0.0);
+    for (int i = 0; i < n_tokens; ++i) {
+      for (int t = 0; t < frames; ++t) mean[t] += w[i * frames + t];
+    }
+    for (int t = 0; t < frames; ++t) mean[t] /= n_tokens;
+    for (int i = 0; i < n_tokens; ++i) {
+      for (int t = 0; t < frames; ++t) var[t] += (w[i * frames + t] - mean[t]) * (w[i * frames + t] - mean[t]);
+    }
     for (int t = 0; t < frames; ++t) {
-      double mean = 0, var = 0;
-      for (int i = 0; i < n_tokens; ++i) mean += w[i * frames + t];
-      mean /= n_tokens;
-      for (int i = 0; i < n_tokens; ++i) var += (w[i * frames + t] - mean) * (w[i * frames + t] - mean);
-      const float std_f = static_cast<float>(std::sqrt(var / n_tokens)), mean_f = static_cast<float>(mean);
-      for (int i = 0; i < n_tokens; ++i) w[i * frames + t] = (w[i * frames + t] - mean_f) / std_f;
+      std_f[t] = static_cast<float>(std::sqrt(var[t] / n_tokens));
+      mean_f[t] = static_cast<float>(mean[t]);
+    }
+    for (int i = 0; i < n_tokens; ++i) {
+      for (int t = 0; t < frames; ++t) w[i * frames + t] = (w[i * frames + t] - mean_f[t]) / std_f[t];
     }
   }
   weights = MedianFilter(weights, static_cast<int64_t>(n_heads) * n_tokens, frames, params.medfilt_width);
-  // matrix = weights.mean(axis=0)[len(sot_sequence):-1]; DTW on -matrix in float64.
+  // matrix = weights.mean(axis=0)[len(sot_sequence):-1]; DTW on -matrix in float64. The sums over
+  // the heads accumulate in cost itself, head by head (the order of a per-element loop).
   const int n = n_tokens - 1 - sot_sequence_len;
-  std::vector<double> cost(static_cast<size_t>(n) * frames);
-  for (int i = 0; i < n; ++i) {
-    for (int t = 0; t < frames; ++t) {
-      double sum = 0;
-      for (int h = 0; h < n_heads; ++h) {
-        sum += weights[(static_cast<int64_t>(h) * n_tokens + sot_sequence_len + i) * frames + t];
-      }
-      cost[static_cast<size_t>(i) * frames + t] = -static_cast<double>(static_cast<float>(sum / n_heads));
+  std::vector<double> cost(static_cast<size_t>(n) * frames, 0.0);
+  for (int h = 0; h < n_heads; ++h) {
+    for (int i = 0; i < n; ++i) {
+      const float* w = weights.data() + (static_cast<int64_t>(h) * n_tokens + sot_sequence_len + i) * frames;
+      double* c = cost.data() + static_cast<size_t>(i) * frames;
+      for (int t = 0; t < frames; ++t) c[t] += w[t];
     }
   }
+  for (double& c : cost) c = -static_cast<double>(static_cast<float>(c / n_heads));
   const DtwPath path = Dtw(cost, n, frames);
 
   std::vector<int> with_eot = text_tokens;
@@ -436,6 +492,14 @@ void ApplyWordAlignment(std::vector<WordTiming> alignment, std::span<Segment> se
   }
 }
 
+std::span<float> AlignmentModel::Scratch::Get(size_t n) {
+  if (n > capacity) {
+    capacity = std::max(n, capacity + capacity / 2);
+    data.reset(new float[capacity]);  // default-initialised: not zeroed
+  }
+  return {data.get(), n};
+}
+
 Status AddWordTimestamps(std::span<Segment> segments, const Tokenizer& tokenizer, const AlignmentModel& model,
                          int num_frames, double last_speech_timestamp, const WordTimestampOptions& options) {
   if (segments.empty()) return Status::Ok();
@@ -471,8 +535,8 @@ Status AddWordTimestamps(std::span<Segment> segments, const Tokenizer& tokenizer
                              std::to_string(hp.n_text_ctx));
     }
     const int n_heads = static_cast<int>(model.heads.size());
-    std::vector<float> scores(static_cast<size_t>(n_heads) * n * hp.n_audio_ctx);
-    std::vector<float> logits(static_cast<size_t>(n) * hp.n_vocab);
+    const std::span<float> scores = model.scores_scratch.Get(static_cast<size_t>(n_heads) * n * hp.n_audio_ctx);
+    const std::span<float> logits = model.logits_scratch.Get(static_cast<size_t>(n) * hp.n_vocab);
     RunDecoderWithCrossAttentionScores(*model.weights, model.ctx, model.state, tokens.data(), n, model.heads,
                                        scores.data(), logits.data());
     const std::vector<double> probs = TextTokenProbabilities(logits, hp.n_vocab, static_cast<int>(sot_sequence.size()),

@@ -17,6 +17,7 @@
 // writers take WriterOptions{.word_timestamps = true, ...} (output_writers.h).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -129,6 +130,16 @@ struct AlignmentModel {
   OpContext ctx;
   DecoderState* state = nullptr;
   std::vector<std::pair<int, int>> heads;  // ResolveAlignmentHeads
+  // The forward pass's outputs (scores and logits: ~15 MB for a full window of tiny), kept from
+  // window to window and never zeroed (the pass writes every element): fresh vectors cost a
+  // memset and new pages every time. Scratch only, hence mutable; an AlignmentModel serves one
+  // transcription at a time.
+  struct Scratch {
+    std::unique_ptr<float[]> data;
+    size_t capacity = 0;
+    std::span<float> Get(size_t n);  // n floats, uninitialised; grows by at least half
+  };
+  mutable Scratch scores_scratch, logits_scratch;
 };
 
 struct WordTimestampOptions {

@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 namespace wisp {
@@ -51,6 +53,42 @@ TEST(WordTimestamps, MedianFilterMatchesOfficial) {
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
     EXPECT_EQ(MedianFilter(x, rows, shape.back(), c["filter_width"]), want) << c["shape"].dump();
+  }
+}
+
+// Width 7 without NaN runs a sorting network (kernels::Median7); its medians must be nth_element's
+// on rows with many ties, every tail length of the 8-lane blocks, and rows holding a NaN (which
+// take the nth_element path) beside rows that do not.
+TEST(WordTimestamps, MedianFilterNetworkEqualsSelection) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> level(-6, 6);
+  for (int64_t width : {4, 7, 8, 9, 15, 16, 17, 1500}) {
+    const int64_t rows = 3;
+    std::vector<float> x(rows * width);
+    for (float& v : x) v = level(rng) * 0.25f;
+    if (width > 8) x[width + 5] = std::nanf("");  // row 1
+    std::vector<float> want(x);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t t = 0; t < width; ++t) {
+        std::vector<float> w;
+        for (int64_t i = t - 3; i <= t + 3; ++i) {
+          int64_t j = i < 0 ? -i : i;
+          if (j >= width) j = 2 * (width - 1) - j;
+          w.push_back(x[r * width + j]);
+        }
+        std::nth_element(w.begin(), w.begin() + 3, w.end(),
+                         [](float a, float b) { return std::isnan(b) ? !std::isnan(a) : a < b; });
+        want[r * width + t] = w[3];
+      }
+    }
+    const std::vector<float> got = MedianFilter(x, rows, width, 7);
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(want[i])) {
+        EXPECT_TRUE(std::isnan(got[i])) << width << " " << i;
+      } else {
+        EXPECT_EQ(got[i], want[i]) << width << " " << i;
+      }
+    }
   }
 }
 
