@@ -1,7 +1,8 @@
 // Language detection and translation against openai-whisper on random-weight MULTILINGUAL models
 // at real shapes (tiny, base, and large-v3's front end and vocabulary -- 128 mels, 51866 tokens,
 // 100 languages with <|yue|> -- on tiny's widths, as no large-v3 header file exists here):
-// tests/golden/language.json, written by tools/golden/make_language_golden.py. For each model and input (jfk, speech1, silence):
+// tests/golden/language.json, written by tools/golden/make_language_golden.py. For each model and
+// input (jfk, speech1, silence; the large-v3 shape on jfk and speech1):
 //   - transcribe(language=None, temperature=0.0): the detected language, every language's
 //     probability (within kProbTol) and the segments' tokens;
 //   - detection restricted to candidates (en, de, fr): the most probable of those;

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--n-mels") {
       if (!ParseInteger(value, 1, 512, &number)) return Usage("--n-mels needs an integer in 1..512");
       const int n_mels = static_cast<int>(number);
-      options.mel_filters = {n_mels, wisp::kNFft / 2 + 1, wisp::SlaneyMelFilterbank(wisp::kSampleRate, wisp::kNFft, n_mels)};
+      options.mel_filters = {n_mels, wisp::kNFft / 2 + 1,
+                             wisp::SlaneyMelFilterbank(wisp::kSampleRate, wisp::kNFft, n_mels)};
     } else if (arg == "--n-vocab") {
       if (!ParseInteger(value, 1, 1 << 20, &number)) return Usage("--n-vocab needs an integer in 1..1048576");
       options.n_vocab = static_cast<int>(number);
