@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pipeline/hallucination_filter.h"
 #include "pipeline/languages.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
@@ -238,9 +239,19 @@ Result<TranscriptionResult> Transcribe(const ModelWeights& weights, const Tokeni
       alignment_model.state = decoder.window_state();
       WISP_RETURN_IF_ERROR(AddWordTimestamps(current_segments, tokenizer, alignment_model, static_cast<int>(segment_size),
                                              last_speech_timestamp, word_options));
-      const std::optional<double> last_word_end = LastWordEnd(current_segments);
+      std::optional<double> last_word_end = LastWordEnd(current_segments);
       if (!window_segments.single_timestamp_ending && last_word_end && *last_word_end > time_offset) {
         state.seek = static_cast<int64_t>(std::nearbyint(*last_word_end * 100.0));  // round(): half to even
+      }
+      if (options.hallucination_silence_threshold) {
+        const HallucinationWindow window_numbers{seek, segment_size, content_frames,
+                                                 window_segments.single_timestamp_ending, last_speech_timestamp};
+        const HallucinationVerdict verdict = SkipHallucinationSilences(
+            current_segments, window_numbers, *options.hallucination_silence_threshold, state.seek);
+        state.seek = verdict.seek;
+        if (verdict.skip_window) continue;  // as the official: no segments, no prompt update
+        current_segments.resize(verdict.keep_segments);
+        last_word_end = LastWordEnd(current_segments);
       }
       if (last_word_end) last_speech_timestamp = *last_word_end;
     }
