@@ -432,8 +432,6 @@ TEST_F(CliDecodingTest, RefusalsExitOneWithTheSharedMessages) {
       {{"--best_of", "0"}, "best_of must be >= 1, got 0"},
       {{"--beam_size", "0"}, "beam_size must be >= 1, got 0"},
       {{"--beam_size", "5", "--patience", "0.05"}, "round(beam_size * patience) must be at least 1"},
-      {{"--word_timestamps", "True", "--hallucination_silence_threshold", "2"},
-       "hallucination_silence_threshold: skipping silences around hallucinations is not yet implemented"},
       {{"--hallucination_silence_threshold", "2"}, "hallucination_silence_threshold needs word_timestamps"},
       {{"--highlight_words", "True"}, "--highlight-words requires --word-timestamps True"},
       {{"--max_line_width", "40"}, "--max-line-width requires --word-timestamps True"},

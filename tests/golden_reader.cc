@@ -349,13 +349,20 @@ Result<uint64_t> FileChecksum(const std::string& path) {
 
 Status EnsureGoldenModel(const std::string& header_path, const std::string& out_path, uint64_t seed,
                          const std::string& type, uint64_t expected_checksum) {
-  Result<uint64_t> cached = FileChecksum(out_path);
-  if (cached.ok() && *cached == expected_checksum) return Status::Ok();
   Result<GgmlType> t = ParseGgmlTypeName(type);
   if (!t.ok()) return t.status();
   RandomModelOptions options;
   options.seed = seed;
   options.type = *t;
+  return EnsureGoldenModel(header_path, out_path, options, expected_checksum);
+}
+
+Status EnsureGoldenModel(const std::string& header_path, const std::string& out_path, const RandomModelOptions& options,
+                         uint64_t expected_checksum) {
+  Result<uint64_t> cached = FileChecksum(out_path);
+  if (cached.ok() && *cached == expected_checksum) return Status::Ok();
+  const uint64_t seed = options.seed;
+  const std::string type = GgmlTypeName(static_cast<int32_t>(options.type));
   WISP_RETURN_IF_ERROR(WriteRandomGgmlModel(header_path, out_path, options));
   Result<uint64_t> fresh = FileChecksum(out_path);
   if (!fresh.ok()) return fresh.status();

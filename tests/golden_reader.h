@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/ggml_writer.h"
 #include "util/status.h"
 
 namespace wisp::golden {
@@ -89,5 +90,9 @@ Result<uint64_t> FileChecksum(const std::string& path);
 // (regenerate the goldens), since comparing against them would prove nothing.
 Status EnsureGoldenModel(const std::string& header_path, const std::string& out_path, uint64_t seed,
                          const std::string& type, uint64_t expected_checksum);
+// The same with every writer option (seed, type and the shape overrides: n_layers, n_vocab, mel
+// filters), for models no header file in ../shared/data describes.
+Status EnsureGoldenModel(const std::string& header_path, const std::string& out_path, const RandomModelOptions& options,
+                         uint64_t expected_checksum);
 
 }  // namespace wisp::golden

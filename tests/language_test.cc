@@ -1,6 +1,8 @@
 // Language detection and translation against openai-whisper on random-weight MULTILINGUAL models
-// at real shapes (tiny, base): tests/golden/language.json, written by
-// tools/golden/make_language_golden.py. For each model and input (jfk, speech1, silence):
+// at real shapes (tiny, base, and large-v3's front end and vocabulary -- 128 mels, 51866 tokens,
+// 100 languages with <|yue|> -- on tiny's widths, as no large-v3 header file exists here):
+// tests/golden/language.json, written by tools/golden/make_language_golden.py. For each model and
+// input (jfk, speech1, silence; the large-v3 shape on jfk and speech1):
 //   - transcribe(language=None, temperature=0.0): the detected language, every language's
 //     probability (within kProbTol) and the segments' tokens;
 //   - detection restricted to candidates (en, de, fr): the most probable of those;
@@ -18,6 +20,7 @@
 
 #include "audio/audio_loader.h"
 #include "audio/mel.h"
+#include "audio/mel_filters.h"
 #include "golden_reader.h"
 #include "model/ggml_loader.h"
 #include "pipeline/decoding.h"
@@ -53,20 +56,46 @@ struct Bundle {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
+const Json* FindModelSpec(const std::string& name) {
+  for (const Json& m : Golden()["models"].AsArray()) {
+    if (m["name"].AsString() == name) return &m;
+  }
+  return nullptr;
+}
+
+// make_random_model's options for a golden model: seed, type and the shape overrides the golden
+// records (the large-v3 shape: n_mels with librosa's filterbank of that size, n_vocab).
+Result<RandomModelOptions> WriterOptions(const Json& spec) {
+  RandomModelOptions options;
+  options.seed = static_cast<uint64_t>(spec["seed"].AsInt());
+  Result<GgmlType> type = ParseGgmlTypeName(spec["type"].AsString());
+  if (!type.ok()) return type.status();
+  options.type = *type;
+  if (!spec.Has("overrides")) return options;
+  const Json& o = spec["overrides"];
+  if (o.Has("n_vocab")) options.n_vocab = static_cast<int>(o["n_vocab"].AsInt());
+  if (o.Has("n_mels")) {
+    const int n_mels = static_cast<int>(o["n_mels"].AsInt());
+    options.mel_filters = {n_mels, kNFft / 2 + 1, SlaneyMelFilterbank(kSampleRate, kNFft, n_mels)};
+  }
+  return options;
+}
+
 const Bundle* GetModel(const std::string& name) {
   static std::map<std::string, std::unique_ptr<Bundle>> cache;
   if (auto it = cache.find(name); it != cache.end()) return it->second.get();
-  const Json* spec = nullptr;
-  for (const Json& m : Golden()["models"].AsArray()) {
-    if (m["name"].AsString() == name) spec = &m;
-  }
+  const Json* spec = FindModelSpec(name);
   if (spec == nullptr) {
     ADD_FAILURE() << "model " << name << " is not in language.json";
     return nullptr;
   }
   const std::string path = std::string(WISP_BINARY_DIR) + "/language-model-" + name + ".bin";
-  Status st = golden::EnsureGoldenModel(SharedDir() + "/" + (*spec)["header"].AsString(), path,
-                                        static_cast<uint64_t>((*spec)["seed"].AsInt()), (*spec)["type"].AsString(),
+  Result<RandomModelOptions> options = WriterOptions(*spec);
+  if (!options.ok()) {
+    ADD_FAILURE() << options.status().message();
+    return nullptr;
+  }
+  Status st = golden::EnsureGoldenModel(SharedDir() + "/" + (*spec)["header"].AsString(), path, *options,
                                         std::stoull((*spec)["checksum"].AsString()));
   if (!st.ok()) {
     ADD_FAILURE() << st.message();
@@ -125,7 +154,9 @@ TEST_P(LanguageCase, SameDetectionAndTranslationAsOpenAiWhisper) {
   const Json& detect = c["detect"];
   EXPECT_GT(detect["top_gap"].AsDouble(), 1e-3) << label << ": near-tie in the golden";
   EXPECT_EQ(t->language, detect["argmax"].AsString()) << label;
-  ASSERT_EQ(t->language_probs.size(), 99u) << label;
+  const Json* spec = FindModelSpec(c["model"].AsString());
+  ASSERT_NE(spec, nullptr);
+  ASSERT_EQ(t->language_probs.size(), static_cast<size_t>((*spec)["num_languages"].AsInt())) << label;
   double max_diff = 0;
   for (const auto& [code, p] : t->language_probs) {
     const double want = detect["probs"][code].AsDouble();
@@ -167,7 +198,33 @@ TEST_P(LanguageCase, SameDetectionAndTranslationAsOpenAiWhisper) {
               t->language.c_str(), max_diff, tr->tokens.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, LanguageCase, ::testing::Range(0, 6));
+// tiny and base on jfk, speech1, silence; the large-v3 shape on jfk and speech1.
+constexpr int kCases = 8;
+INSTANTIATE_TEST_SUITE_P(Golden, LanguageCase, ::testing::Range(0, kCases));
+
+TEST(LanguageGolden, EveryCaseIsRun) { EXPECT_EQ(Golden()["cases"].AsArray().size(), static_cast<size_t>(kCases)); }
+
+// The large-v3 shape really is one: 128 mels, 51866 tokens, <|yue|> among 100 languages.
+TEST(LanguageGolden, LargeV3Shape) {
+  const Json* spec = FindModelSpec("large-v3-shape");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ((*spec)["n_mels"].AsInt(), 128);
+  EXPECT_EQ((*spec)["n_vocab"].AsInt(), 51866);
+  EXPECT_EQ((*spec)["num_languages"].AsInt(), 100);
+  if (!std::ifstream(SharedDir() + "/for-tests-ggml-tiny.bin").good() ||
+      !std::ifstream(SharedDir() + "/multilingual.tiktoken").good()) {
+    GTEST_SKIP() << "needs " << SharedDir() << "/for-tests-ggml-tiny.bin and multilingual.tiktoken";
+  }
+  const Bundle* b = GetModel("large-v3-shape");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->model->weights.hparams.n_mels, 128);
+  EXPECT_EQ(b->model->weights.hparams.n_vocab, 51866);
+  EXPECT_EQ(b->model->mel_filters.n_mels, 128);
+  // <|yue|> is the 100th language token, and the task tokens sit one id later than in a
+  // 99-language vocabulary (<|transcribe|> 50359 there).
+  EXPECT_EQ(b->tokenizer->LanguageToken("yue"), 50358);
+  EXPECT_EQ(b->tokenizer->transcribe(), 50360);
+}
 
 }  // namespace
 }  // namespace wisp

@@ -43,14 +43,26 @@ using namespace real_weights;  // NOLINT: the shared helpers
 #error "WISP_MAKE_SPEECH (tools/realweights/make_speech.sh) must be defined by the build"
 #endif
 
-constexpr double kStatTol = 1e-5;  // as real_weights_test: float32 on both sides
+// Segment statistics: float32 on both sides, as real_weights_test. Measured over every
+// configuration: 4.6e-6 (avg_logprob, beam 5 on s5), 4.0e-6 (no_speech_prob, long), compression
+// ratio exact, no systematic sign. Not 1e-6: openai-whisper's own float32 values are up to 3.6e-6
+// (no_speech_prob) from the same model in float64 (tools/realweights/float32_noise.py), and
+// wisp's reference backend, which accumulates in double, is no closer to the official (up to
+// 2.9e-6 on the first windows) -- only torch's exact kernel orders would be; torch itself moves
+// them by up to 4.8e-7 between 1 and 2 threads. The bound leaves room for another ISA's order.
+constexpr double kStatTol = 1e-5;
 // Word start/end are rounded to 0.01 s by both sides; allow one rounding step either way.
 constexpr double kWordTol = 0.02;
 
 const std::vector<std::string> kConfigs = {"default",  "fallback_lp05", "beam5",
                                            "beam5_patience2", "beam5_lp", "words_greedy", "words_beam5",
-                                           "no_timestamps", "prompt_nocond"};
+                                           "no_timestamps", "prompt_nocond", "words_hallucination"};
 const std::vector<std::string> kFiles = {"jfk", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "long"};
+// The configurations the golden runs on other files (make_decoding_golden.py's CONFIG_FILES):
+// hallucination_silence_threshold changes nothing on the sentences, so it runs where it acts
+// (gaps: two windows re-decoded from an invented run of words' start) and on long and jfk.
+const std::map<std::string, std::vector<std::string>> kConfigFiles = {
+    {"words_hallucination", {"jfk", "long", "gaps"}}};
 
 struct Shared {
   std::string skip, failure, speech_failure;
@@ -122,6 +134,9 @@ TranscribeOptions OptionsOf(const Json& o) {
   if (given("word_timestamps")) options.word_timestamps = o["word_timestamps"].AsBool();
   if (given("without_timestamps")) options.without_timestamps = o["without_timestamps"].AsBool();
   if (given("initial_prompt")) options.initial_prompt = o["initial_prompt"].AsString();
+  if (given("hallucination_silence_threshold")) {
+    options.hallucination_silence_threshold = o["hallucination_silence_threshold"].AsDouble();
+  }
   return options;
 }
 
@@ -226,7 +241,8 @@ TEST_P(RealDecoding, SameAsOpenAiWhisper) {
 std::vector<Case> AllCases() {
   std::vector<Case> cases;
   for (const std::string& c : kConfigs) {
-    for (const std::string& f : kFiles) cases.emplace_back(c, f);
+    const auto files = kConfigFiles.find(c);
+    for (const std::string& f : files != kConfigFiles.end() ? files->second : kFiles) cases.emplace_back(c, f);
   }
   return cases;
 }

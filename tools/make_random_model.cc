@@ -2,13 +2,16 @@
 // weights, for tests and benchmarks that need a real-shaped model but no real one.
 //
 //   make_random_model --header for-tests-ggml-tiny.en.bin --out tiny.en-random-f16.bin
-//                     --seed 1 --type f16 [--n-layers 1]
+//                     --seed 1 --type f16 [--n-layers 1] [--n-mels 128] [--n-vocab 51866]
 //
 // The hparams, mel filters and vocab are copied from --header (any ggml whisper file; whisper.cpp's
 // header-only for-tests-ggml-{tiny,tiny.en,base,base.en}.bin are meant for this). --type is the
 // type of the big matrices, with whisper.cpp's conventions for the rest: positional embeddings,
 // conv biases and 1-D tensors stay f32, conv weights are f16 unless --type f32, and 2-D matrices
-// take --type. --n-layers overrides both layer counts to make small, fast test models.
+// take --type. --n-layers overrides both layer counts to make small, fast test models. --n-mels
+// (with librosa's Slaney filterbank of that size, what whisper's mel_filters.npz holds) and
+// --n-vocab give shapes no header file has: --n-mels 128 --n-vocab 51866 is large-v3's front end
+// and vocabulary (100 languages, <|yue|>) on the header's widths.
 //
 // Weights (see RandomTensorValues in src/model/ggml_writer.h for the exact scales): encoder
 // positional = Whisper's real sinusoids; LayerNorm gamma 1 + 0.1 N, beta 0.1 N; weights
@@ -21,6 +24,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "audio/mel.h"
+#include "audio/mel_filters.h"
 #include "model/ggml_writer.h"
 
 namespace {
@@ -29,7 +34,7 @@ int Usage(const char* error) {
   if (error != nullptr) std::fprintf(stderr, "make_random_model: %s\n", error);
   std::fprintf(stderr,
                "usage: make_random_model --header FILE --out FILE [--seed N] "
-               "[--type f32|f16|q8_0|q5_0|q5_1|q4_0|q4_1] [--n-layers K]\n");
+               "[--type f32|f16|q8_0|q5_0|q5_1|q4_0|q4_1] [--n-layers K] [--n-mels 80|128] [--n-vocab N]\n");
   return 2;
 }
 
@@ -67,6 +72,14 @@ int main(int argc, char** argv) {
     } else if (arg == "--n-layers") {
       if (!ParseInteger(value, 1, 64, &number)) return Usage("--n-layers needs an integer in 1..64");
       options.n_layers = static_cast<int>(number);
+    } else if (arg == "--n-mels") {
+      if (!ParseInteger(value, 1, 512, &number)) return Usage("--n-mels needs an integer in 1..512");
+      const int n_mels = static_cast<int>(number);
+      options.mel_filters = {n_mels, wisp::kNFft / 2 + 1,
+                             wisp::SlaneyMelFilterbank(wisp::kSampleRate, wisp::kNFft, n_mels)};
+    } else if (arg == "--n-vocab") {
+      if (!ParseInteger(value, 1, 1 << 20, &number)) return Usage("--n-vocab needs an integer in 1..1048576");
+      options.n_vocab = static_cast<int>(number);
     } else {
       return Usage(("unknown option " + arg).c_str());
     }

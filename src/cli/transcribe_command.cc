@@ -81,7 +81,7 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"max-words-per-line", 0, "N", "words in a subtitle line (needs --word-timestamps; no effect with "
                                      "--max-line-width)"},
       {"hallucination-silence-threshold", 0, "S", "skip silences longer than S around suspected "
-                                                  "hallucinations (needs --word-timestamps; not yet implemented)"},
+                                                  "hallucinations (needs --word-timestamps)"},
       {"language-candidates", 0, "LIST", "detect the language among these codes only (en,de,fr)"},
       {"seed", 0, "N", "seed of the sampling at temperature > 0 (default 0): equal seeds, equal output"},
       {"fp16", 0, "", "accepted for openai-whisper's CLI (--fp16 False); wisp computes in float32"},

@@ -213,6 +213,11 @@ GgmlHeader RandomModelHeader(const GgmlHeader& header, const RandomModelOptions&
     h.hparams.n_audio_layer = options.n_layers;
     h.hparams.n_text_layer = options.n_layers;
   }
+  if (options.n_vocab > 0) h.hparams.n_vocab = options.n_vocab;
+  if (!options.mel_filters.data.empty()) {
+    h.mel_filters = options.mel_filters;
+    h.hparams.n_mels = options.mel_filters.n_mels;
+  }
   return h;
 }
 

@@ -18,6 +18,11 @@ struct RandomModelOptions {
   uint64_t seed = 0;
   GgmlType type = GgmlType::kF16;  // type of the big matrices; see StoredGgmlType
   int n_layers = 0;                // > 0: overrides n_audio_layer and n_text_layer
+  // Shapes no header file in ../shared/data has (large-v3: 128 mels, 51866 tokens with <|yue|>),
+  // made from one that exists: > 0 overrides n_vocab; a non-empty filterbank replaces the
+  // header's (and sets n_mels to its row count).
+  int n_vocab = 0;
+  MelFilters mel_filters;
 };
 
 // The type a tensor is stored as in a file whose big matrices are `file_type`, following

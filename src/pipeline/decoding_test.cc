@@ -125,9 +125,9 @@ TEST(TranscribeOptions, RefusalsAreTheOfficialOnes) {
        "hallucination_silence_threshold needs word_timestamps"},
       {[](TranscribeOptions* o) {
          o->word_timestamps = true;
-         o->hallucination_silence_threshold = 2.0;
+         o->hallucination_silence_threshold = -1.0;
        },
-       "hallucination_silence_threshold: skipping silences around hallucinations is not yet implemented"},
+       "hallucination_silence_threshold must be seconds >= 0, got -1"},
       {[](TranscribeOptions* o) { o->suppress_tokens = "-1,x"; }, "suppress_tokens: 'x' is not a token id (in \"-1,x\")"},
       {[](TranscribeOptions* o) { o->clip_timestamps = {-1}; }, "clip_timestamps must be seconds >= 0, got -1"},
   };

@@ -1,7 +1,7 @@
 // openai-whisper's transcribe() (v20250625): 30-s windows (within clip_timestamps), each decoded
 // with the temperature fallback, seeking by timestamp tokens, segments with start/end and the
-// official statistics, word timestamps (pipeline/word_timestamps.h). Not yet reproduced:
-// hallucination_silence_threshold, which TranscribeOptions::Validate refuses.
+// official statistics, word timestamps (pipeline/word_timestamps.h) and the silences skipped
+// around likely hallucinations (pipeline/hallucination_filter.h).
 #pragma once
 #include <cstdint>
 #include <functional>

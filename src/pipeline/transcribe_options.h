@@ -87,8 +87,7 @@ struct TranscribeOptions {
   // candidate language), no temperature or one < 0, best_of or beam_size < 1, patience without
   // beam_size (or one leaving no candidate), length_penalty outside [0, 1], negative sample_len /
   // max_initial_timestamp / clip times, malformed suppress_tokens, a NaN-free threshold, and
-  // hallucination_silence_threshold without word_timestamps. Options that are accepted but not
-  // implemented yet (hallucination_silence_threshold) are refused here too, never ignored.
+  // a negative hallucination_silence_threshold or one without word_timestamps.
   Status Validate() const;
   // Validate() plus what depends on the model: the language (and candidates) among its language
   // tokens, translate or a language other than English on an English-only model.

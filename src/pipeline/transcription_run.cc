@@ -6,6 +6,7 @@
 
 #include "model/decoder_batch.h"
 #include "pipeline/decoder_rows.h"
+#include "pipeline/hallucination_filter.h"
 #include "pipeline/languages.h"
 #include "pipeline/segments.h"
 #include "pipeline/text_metrics.h"
@@ -127,7 +128,7 @@ Status TranscriptionRun::Advance(const LogMelSpectrogram& mel, bool ended) {
       return Cancelled("transcription cancelled at " + std::to_string(FramesToSeconds(state_.seek)) + " s");
     }
     if (options_.on_progress) options_.on_progress(FramesToSeconds(state_.seek), total_seconds);
-    WISP_RETURN_IF_ERROR(DecodeWindow(mel, segment_size));
+    WISP_RETURN_IF_ERROR(DecodeWindow(mel, segment_size, content_frames));
   }
   windows_done_ = true;  // every clip decoded, or the rest starts after the audio's end
   if (!ended) return Status::Ok();
@@ -136,7 +137,7 @@ Status TranscriptionRun::Advance(const LogMelSpectrogram& mel, bool ended) {
   return Status::Ok();
 }
 
-Status TranscriptionRun::DecodeWindow(const LogMelSpectrogram& mel, int64_t segment_size) {
+Status TranscriptionRun::DecodeWindow(const LogMelSpectrogram& mel, int64_t segment_size, int64_t content_frames) {
   const HParams& hp = weights_.hparams;
   const int timestamp_begin = tokenizer_.timestamp_begin();
   const int64_t seek = state_.seek;
@@ -188,9 +189,19 @@ Status TranscriptionRun::DecodeWindow(const LogMelSpectrogram& mel, int64_t segm
     alignment_model_.state = decoder_->window_state();
     WISP_RETURN_IF_ERROR(AddWordTimestamps(current_segments, tokenizer_, alignment_model_,
                                            static_cast<int>(segment_size), last_speech_timestamp_, word_options_));
-    const std::optional<double> last_word_end = LastWordEnd(current_segments);
+    std::optional<double> last_word_end = LastWordEnd(current_segments);
     if (!window_segments.single_timestamp_ending && last_word_end && *last_word_end > time_offset) {
       state_.seek = static_cast<int64_t>(std::nearbyint(*last_word_end * 100.0));  // round(): half to even
+    }
+    if (options_.hallucination_silence_threshold) {
+      const HallucinationWindow window_numbers{seek, segment_size, content_frames,
+                                               window_segments.single_timestamp_ending, last_speech_timestamp_};
+      const HallucinationVerdict verdict = SkipHallucinationSilences(
+          current_segments, window_numbers, *options_.hallucination_silence_threshold, state_.seek);
+      state_.seek = verdict.seek;
+      if (verdict.skip_window) return Status::Ok();  // as the official: no segments, no prompt update
+      current_segments.resize(verdict.keep_segments);
+      last_word_end = LastWordEnd(current_segments);
     }
     if (last_word_end) last_speech_timestamp_ = *last_word_end;
   }

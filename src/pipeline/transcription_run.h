@@ -57,7 +57,8 @@ class TranscriptionRun {
                    const TranscribeOptions& options, const ModelMetadata* metadata);
   Status ResolveLanguage(const LogMelSpectrogram& mel);
   // One pass of the official loop body at state_.seek over frames [seek, seek + segment_size).
-  Status DecodeWindow(const LogMelSpectrogram& mel, int64_t segment_size);
+  // content_frames: the audio's, or a huge value while a stream's length is unknown.
+  Status DecodeWindow(const LogMelSpectrogram& mel, int64_t segment_size, int64_t content_frames);
 
   const ModelWeights& weights_;
   const Tokenizer& tokenizer_;

@@ -11,7 +11,7 @@
 // then, as transcribe() does (last_speech_timestamp starts at 0.0 for the file):
 //   if (!single_timestamp_ending && LastWordEnd(window) > time_offset)
 //     seek = nearbyint(*LastWordEnd(window) * 100)    // python round(): half to even
-//   [hallucination_silence_threshold's rules, which read the words, go here]
+//   [hallucination_silence_threshold: SkipHallucinationSilences, pipeline/hallucination_filter.h]
 //   if (LastWordEnd(window)) last_speech_timestamp = *LastWordEnd(window)
 // and, when a segment is cleared for zero duration or blank text, its words are cleared too. The
 // writers take WriterOptions{.word_timestamps = true, ...} (output_writers.h).

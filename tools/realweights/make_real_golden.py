@@ -157,6 +157,16 @@ def transcribe_case(model, tokenizer, normalizer, name, path, reference):
     return case
 
 
+def load_official_model(model_dir, tmp_dir):
+    """(model_dir, model): the CTranslate2 directory (model_dir, else what scripts/fetch-real-model.sh
+    prints) converted to an openai-whisper checkpoint in tmp_dir and loaded on the CPU."""
+    model_dir = model_dir or subprocess.run([os.path.join(REPO, "scripts", "fetch-real-model.sh")],
+                                            capture_output=True, text=True, check=True).stdout.strip()
+    ckpt_path = os.path.join(tmp_dir, "tiny.en.pt")
+    torch.save(convert(model_dir), ckpt_path)
+    return model_dir, whisper.load_model(ckpt_path, device="cpu")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -10,6 +10,9 @@
 #   s1.wav .. s8.wav  one sentence each, 3-12 s, each with another voice and speed
 #   long.wav          ~3 min: seven passages in varied voices with pauses, 4 s of silence, 33 s of
 #                     silence (a whole 30-s window and more), one passage mixed with pink noise
+#   gaps.wav          ~46 s: sentences between 5-8 s silences, a one-word murmur, a pink-noise burst:
+#                     real tiny.en makes up a run of improbable, overlong words in its second
+#                     window, which hallucination_silence_threshold skips (make_decoding_golden.py)
 #   sentences.tsv     name<TAB>source text, for every WAV
 #   SHA256SUMS        sha256sum of the WAVs and sentences.tsv
 # Determinism: sox runs with -R (fixed seeds, for the noise) and -D (no dither, which would be
@@ -108,5 +111,21 @@ silence 33 "$tmp/z33.wav"
   "$tmp/z1.wav" "$out/long.wav"
 printf '%s\t%s\n' long "$P1 $P2 $P3 $P4 $P5 $P7 $P6" >> "$tsv"
 
+# ---- gaps.wav: speech, silence, murmurs and noise, where tiny.en hallucinates ----
+G1="The meeting starts at nine, and everyone should bring the report."
+G2="After lunch we will visit the new building together."
+G3="Thank you all for listening."
+say en-us 160 "$G1" "$tmp/g1.wav"
+say en-gb 400 "zorb" "$tmp/gz.wav"
+say en-gb 160 "$G2" "$tmp/g2.wav"
+say en-us 120 "mm hmm" "$tmp/gm.wav"
+say en-us+f3 150 "$G3" "$tmp/g3.wav"
+silence 5 "$tmp/z5.wav"
+silence 8 "$tmp/z8.wav"
+"${SOX[@]}" -n -r 16000 -c 1 -b 16 -e signed-integer "$tmp/gn.wav" synth 1.5 pinknoise vol 0.15
+"${SOX[@]}" "$tmp/g1.wav" "$tmp/z5.wav" "$tmp/gz.wav" "$tmp/z5.wav" "$tmp/g2.wav" "$tmp/z8.wav" "$tmp/gn.wav" \
+  "$tmp/z5.wav" "$tmp/gm.wav" "$tmp/z3.wav" "$tmp/g3.wav" "$tmp/z8.wav" "$out/gaps.wav"
+printf '%s\t%s\n' gaps "$G1 Zorb. $G2 Mm hmm. $G3" >> "$tsv"
+
 mv "$tsv" "$out/sentences.tsv"
-(cd "$out" && sha256sum s1.wav s2.wav s3.wav s4.wav s5.wav s6.wav s7.wav s8.wav long.wav sentences.tsv > SHA256SUMS)
+(cd "$out" && sha256sum s1.wav s2.wav s3.wav s4.wav s5.wav s6.wav s7.wav s8.wav long.wav gaps.wav sentences.tsv > SHA256SUMS)

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_real_golden as real  # noqa: E402  (sets thread defaults, paths, the converter)
-from make_real_golden import REPO, SHARED_DIR, SPEECH_NAMES, convert, sha256_file  # noqa: E402
+from make_real_golden import REPO, SHARED_DIR, SPEECH_NAMES, sha256_file  # noqa: E402
 
 import torch  # noqa: E402
 import whisper  # noqa: E402
@@ -88,12 +88,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "golden", "real", "word_timestamps.json"))
     ap.add_argument("--files", help="comma-separated subset of jfk," + ",".join(SPEECH_NAMES))
     args = ap.parse_args()
-    model_dir = args.model_dir or subprocess.run([os.path.join(REPO, "scripts", "fetch-real-model.sh")],
-                                                 capture_output=True, text=True, check=True).stdout.strip()
     tmp = tempfile.TemporaryDirectory(prefix="wisp-words-golden.")
-    ckpt_path = os.path.join(tmp.name, "tiny.en.pt")
-    torch.save(convert(model_dir), ckpt_path)
-    model = whisper.load_model(ckpt_path, device="cpu")
+    model_dir, model = real.load_official_model(args.model_dir, tmp.name)
     heads = set_heads_from_config(model, model_dir)
 
     names = args.files.split(",") if args.files else ["jfk"] + SPEECH_NAMES
