@@ -221,7 +221,15 @@ TEST(Session, CancelStopsBeforeTheNextWindowAndProgressEnds) {
   std::vector<std::pair<double, double>> progress;
   TranscribeOptions counted = OnePass();
   counted.on_progress = [&](double done, double total) { progress.emplace_back(done, total); };
+  // on_language comes once, before any progress (front ends build their info from it).
+  std::vector<std::string> languages;
+  counted.on_language = [&](const std::string& language, const std::vector<std::pair<std::string, double>>& probs) {
+    EXPECT_TRUE(progress.empty());
+    EXPECT_TRUE(probs.empty());  // English-only model: nothing detected
+    languages.push_back(language);
+  };
   ASSERT_TRUE(engine.TranscribeFile(path, counted, ctx, streamed).ok());
+  EXPECT_EQ(languages, std::vector<std::string>{"en"});
   ASSERT_GE(progress.size(), 7u);  // 169.7 s: at least 6 windows and the end
   for (size_t i = 1; i < progress.size(); ++i) EXPECT_LE(progress[i - 1].first, progress[i].first);
   EXPECT_NEAR(progress.back().first, 169.71, 1e-9);  // content_frames 16971
