@@ -271,6 +271,8 @@ class PyEngine {
         else if (key == "carry_initial_prompt") o.carry_initial_prompt = nb::cast<bool>(v);
         else if (key == "clip_timestamps") o.clip_timestamps = nb::cast<std::vector<double>>(v);
         else if (key == "word_timestamps") o.word_timestamps = nb::cast<bool>(v);
+        else if (key == "prepend_punctuations") o.prepend_punctuations = nb::cast<std::string>(v);
+        else if (key == "append_punctuations") o.append_punctuations = nb::cast<std::string>(v);
         else if (key == "hallucination_silence_threshold") o.hallucination_silence_threshold = opt_double(v);
         else if (key == "compression_ratio_threshold") o.compression_ratio_threshold = threshold(v);
         else if (key == "logprob_threshold") o.logprob_threshold = threshold(v);

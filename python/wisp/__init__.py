@@ -47,10 +47,10 @@ _OPTION_NAMES = {
     "compression_ratio_threshold", "logprob_threshold", "no_speech_threshold", "word_timestamps",
     "suppress_tokens", "suppress_blank", "without_timestamps", "max_initial_timestamp",
     "sample_len", "clip_timestamps", "hallucination_silence_threshold", "seed",
-    "language_candidates",
+    "language_candidates", "prepend_punctuations", "append_punctuations",
 }
 # Accepted for compatibility with openai-whisper and without effect here.
-_IGNORED_OPTIONS = {"verbose", "fp16", "prepend_punctuations", "append_punctuations"}
+_IGNORED_OPTIONS = {"verbose", "fp16"}
 
 
 def _models_cache_dir() -> str:
@@ -202,8 +202,9 @@ class Model:
         before every 30-s window and at the end. options: openai-whisper's keyword names
         (language, task, temperature (float or tuple), best_of, beam_size, patience,
         length_penalty, initial_prompt, condition_on_previous_text, compression_ratio_threshold,
-        logprob_threshold, no_speech_threshold, word_timestamps, suppress_tokens,
-        without_timestamps, clip_timestamps, ...), checked by the engine before any decoding.
+        logprob_threshold, no_speech_threshold, word_timestamps, prepend_punctuations,
+        append_punctuations, suppress_tokens, without_timestamps, clip_timestamps, ...), checked
+        by the engine before any decoding.
         """
         opts = _options_dict(self, options)
         result = self._start(audio, sample_rate)(opts, on_progress=on_progress)

@@ -47,6 +47,8 @@ class Model:
         logprob_threshold: Optional[float] = ...,
         no_speech_threshold: Optional[float] = ...,
         word_timestamps: bool = ...,
+        prepend_punctuations: str = ...,
+        append_punctuations: str = ...,
         suppress_tokens: Union[str, int, Sequence[int], None] = ...,
         suppress_blank: bool = ...,
         without_timestamps: bool = ...,
