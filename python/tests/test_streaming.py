@@ -106,6 +106,16 @@ def test_break_then_drop_and_never_iterated(model, long_wav, capfd):
     assert capfd.readouterr().err == ""
 
 
+def test_stream_left_open_at_exit(real_model_dir, long_wav, long_run):
+    # Still referenced when the interpreter exits mid-transcription: the atexit hook stops the
+    # worker, which would otherwise be killed inside the engine (the process used to abort).
+    code = (f"import wisp; m = wisp.load_model({real_model_dir!r}, threads=2); "
+            f"s, _ = m.transcribe_segments({long_wav!r}); print(next(s)['text']); KEEP = s")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == long_run[0]["segments"][0]["text"] + "\n"
+
+
 def test_progress_callback_error_stops_and_is_raised(model, jfk_path, long_wav):
     calls: list = []
 

@@ -23,10 +23,12 @@ stops the transcription and is re-raised.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import queue
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple, Union
 
@@ -227,11 +229,23 @@ class Model:
         return stream, stream._info()
 
 
+# Streams still running at interpreter exit: their daemon threads would otherwise be killed while
+# inside the engine, or while taking the GIL back for a callback, which aborts the process.
+_LIVE_STREAMS: "weakref.WeakSet[SegmentStream]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_streams() -> None:
+    for stream in list(_LIVE_STREAMS):
+        stream.close()
+
+
 class SegmentStream:
     """The segments of one transcription, as its windows are decoded (an iterator).
 
     The worker thread never references this object, so dropping it runs __del__, which cancels
-    the engine and joins the thread: an abandoned stream leaves nothing running."""
+    the engine and joins the thread: an abandoned stream leaves nothing running (nor does one
+    still open at interpreter exit: an atexit hook closes it)."""
 
     def __init__(self, call: Callable[..., dict], opts: dict,
                  on_progress: Optional[Callable[[float, float], Any]]):
@@ -262,6 +276,7 @@ class SegmentStream:
         self._closed = False
         self._thread = threading.Thread(target=run, name="wisp-transcribe", daemon=True)
         self._thread.start()
+        _LIVE_STREAMS.add(self)
 
     def _info(self) -> TranscriptionInfo:
         kind, value = self._queue.get()
