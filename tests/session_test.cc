@@ -20,6 +20,7 @@
 
 #include "api/engine.h"
 #include "api/session.h"
+#include "api/transcribe_memory.h"
 #include "audio/audio_loader.h"
 #include "audio/resampler.h"
 #include "real_weights_common.h"
@@ -176,6 +177,34 @@ TEST(Session, ResampledInputAt44100) {
 
   config.sample_rate = 500;
   Result<std::unique_ptr<Session>> bad = Session::Start(engine, OnePass(), ctx, config);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "sample rate 500 Hz is outside the supported range 1000-384000 Hz");
+}
+
+// api TranscribeSamples (the Python module's path for NumPy arrays): a level scan, then a
+// Session that knows level and length, so exactly the file's result; a set cancel flag stops it.
+TEST(Session, TranscribeSamplesEqualsTheFile) {
+  REQUIRE_ENGINE();
+  ThreadPool pool(2);
+  const OpContext ctx{&pool, nullptr, Backend::kFast};
+  for (const std::string name : {"jfk", "s4"}) {
+    const std::string path = AudioPath(name);
+    if (!fs::exists(path)) continue;
+    Result<TranscriptionResult> file = engine.TranscribeFile(path, OnePass(), ctx);
+    ASSERT_TRUE(file.ok()) << file.status().message();
+    const std::vector<float> samples = Samples(path);
+    Result<TranscriptionResult> r = TranscribeSamples(engine, samples, 16000, OnePass(), ctx);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ExpectSameTokens(*file, *r, name);
+  }
+  const std::vector<float> jfk = Samples(AudioPath("jfk"));
+  std::atomic<bool> cancel{true};
+  TranscribeOptions cancelled = OnePass();
+  cancelled.cancel = &cancel;
+  Result<TranscriptionResult> stopped = TranscribeSamples(engine, jfk, 16000, cancelled, ctx);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().kind(), ErrorKind::kCancelled);
+  Result<TranscriptionResult> bad = TranscribeSamples(engine, jfk, 500, OnePass(), ctx);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "sample rate 500 Hz is outside the supported range 1000-384000 Hz");
 }
