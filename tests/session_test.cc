@@ -21,6 +21,7 @@
 
 #include "api/engine.h"
 #include "api/session.h"
+#include "api/transcribe_memory.h"
 #include "api/wisp.h"
 #include "audio/audio_loader.h"
 #include "audio/resampler.h"
@@ -182,6 +183,34 @@ TEST(Session, ResampledInputAt44100) {
   EXPECT_EQ(bad.status().message(), "sample rate 500 Hz is outside the supported range 1000-384000 Hz");
 }
 
+// api TranscribeSamples (the Python module's path for NumPy arrays): a level scan, then a
+// Session that knows level and length, so exactly the file's result; a set cancel flag stops it.
+TEST(Session, TranscribeSamplesEqualsTheFile) {
+  REQUIRE_ENGINE();
+  ThreadPool pool(2);
+  const OpContext ctx{&pool, nullptr, Backend::kFast};
+  for (const std::string name : {"jfk", "s4"}) {
+    const std::string path = AudioPath(name);
+    if (!fs::exists(path)) continue;
+    Result<TranscriptionResult> file = engine.TranscribeFile(path, OnePass(), ctx);
+    ASSERT_TRUE(file.ok()) << file.status().message();
+    const std::vector<float> samples = Samples(path);
+    Result<TranscriptionResult> r = TranscribeSamples(engine, samples, 16000, OnePass(), ctx);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ExpectSameTokens(*file, *r, name);
+  }
+  const std::vector<float> jfk = Samples(AudioPath("jfk"));
+  std::atomic<bool> cancel{true};
+  TranscribeOptions cancelled = OnePass();
+  cancelled.cancel = &cancel;
+  Result<TranscriptionResult> stopped = TranscribeSamples(engine, jfk, 16000, cancelled, ctx);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().kind(), ErrorKind::kCancelled);
+  Result<TranscriptionResult> bad = TranscribeSamples(engine, jfk, 500, OnePass(), ctx);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "sample rate 500 Hz is outside the supported range 1000-384000 Hz");
+}
+
 TEST(Session, NonFiniteSampleIsAnErrorThatSticks) {
   REQUIRE_ENGINE();
   ThreadPool pool(1);
@@ -223,7 +252,15 @@ TEST(Session, CancelStopsBeforeTheNextWindowAndProgressEnds) {
   std::vector<std::pair<double, double>> progress;
   TranscribeOptions counted = OnePass();
   counted.on_progress = [&](double done, double total) { progress.emplace_back(done, total); };
+  // on_language comes once, before any progress (front ends build their info from it).
+  std::vector<std::string> languages;
+  counted.on_language = [&](const std::string& language, const std::vector<std::pair<std::string, double>>& probs) {
+    EXPECT_TRUE(progress.empty());
+    EXPECT_TRUE(probs.empty());  // English-only model: nothing detected
+    languages.push_back(language);
+  };
   ASSERT_TRUE(engine.TranscribeFile(path, counted, ctx, streamed).ok());
+  EXPECT_EQ(languages, std::vector<std::string>{"en"});
   ASSERT_GE(progress.size(), 7u);  // 169.7 s: at least 6 windows and the end
   for (size_t i = 1; i < progress.size(); ++i) EXPECT_LE(progress[i - 1].first, progress[i].first);
   EXPECT_NEAR(progress.back().first, 169.71, 1e-9);  // content_frames 16971

@@ -1,9 +1,11 @@
 // wisp._wisp: the nanobind module under the Python package (python/wisp/). Thin over the api layer:
 // WhisperEngine (immutable after Load, so any number of Python threads may transcribe on one at
-// once), the log-mel from a file or from float32 samples, language detection, and Transcribe with
-// one TranscribeOptions filled from a dict of openai-whisper's option names and checked by its
-// Validate()/ValidateForModel(). The GIL is released for every piece of model or audio work; the
-// Python side (wisp/__init__.py) normalises option values and shapes the results.
+// once), TranscribeFile for paths (flat memory however long the file) and TranscribeSamples for
+// arrays (any rate, through a Session), with one TranscribeOptions filled from a dict of
+// openai-whisper's option names and checked by its Validate()/ValidateForModel(). The GIL is
+// released while decoding; the segment, progress and language callbacks take it back, and a
+// CancelFlag stops a transcription from another thread. The Python side (wisp/__init__.py)
+// normalises option values and shapes the results.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -11,22 +13,19 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "api/engine.h"
 #include "api/transcribe_memory.h"
-#include "audio/audio_loader.h"
-#include "audio/mel.h"
-#include "audio/mel_filters.h"
 #include "ops/compute_type.h"
-#include "pipeline/decoding.h"
-#include "pipeline/languages.h"
 #include "pipeline/text_metrics.h"
 #include "pipeline/transcribe.h"
 #include "util/thread_pool.h"
@@ -58,15 +57,101 @@ T Unwrap(Result<T> r) {
   return std::move(*r);
 }
 
-class PyMel {
+// One entry of the official result["segments"], keys in its order.
+nb::dict SegmentDict(const Segment& s) {
+  nb::dict d;
+  d["id"] = s.id;
+  d["seek"] = s.seek;
+  d["start"] = s.start;
+  d["end"] = s.end;
+  d["text"] = ReplaceInvalidUtf8(s.text);
+  d["tokens"] = s.tokens;
+  d["temperature"] = s.temperature;
+  d["avg_logprob"] = s.avg_logprob;
+  d["compression_ratio"] = s.compression_ratio;
+  d["no_speech_prob"] = s.no_speech_prob;
+  if (!s.words.empty()) {
+    nb::list words;
+    for (const Word& w : s.words) {
+      nb::dict wd;
+      wd["word"] = ReplaceInvalidUtf8(w.word);
+      wd["start"] = w.start;
+      wd["end"] = w.end;
+      wd["probability"] = w.probability;
+      words.append(wd);
+    }
+    d["words"] = words;
+  }
+  return d;
+}
+
+// A cancel flag the Python side holds for one transcription and sets from any thread (the
+// consumer of transcribe_segments that stops early); the engine checks it before every window.
+class CancelFlag {
  public:
-  explicit PyMel(LogMelSpectrogram mel) : mel_(std::move(mel)) {}
-  const LogMelSpectrogram& mel() const { return mel_; }
-  // Seconds of audio (content frames at 100 per second).
-  double duration() const { return static_cast<double>(mel_.content_frames()) / 100.0; }
+  void Set() { flag_.store(true, std::memory_order_relaxed); }
+  bool is_set() const { return flag_.load(std::memory_order_relaxed); }
+  const std::atomic<bool>* get() const { return &flag_; }
 
  private:
-  LogMelSpectrogram mel_;
+  std::atomic<bool> flag_{false};
+};
+
+// The Python callables of one transcription, called on the decoding (GIL-released) thread with
+// the GIL taken. The first Python exception one raises is kept, sets the cancel flag so the
+// engine stops at the next window, and is re-raised once the decode returns (instead of the
+// engine's "cancelled"). Callables are non-owning handles so copies of the options never touch
+// reference counts without the GIL; the bound call's arguments keep them alive throughout.
+class PyCallbacks {
+ public:
+  PyCallbacks(nb::handle on_segment, nb::handle on_progress, nb::handle on_language, CancelFlag* cancel)
+      : on_segment_(on_segment), on_progress_(on_progress), on_language_(on_language), cancel_(cancel) {
+    if (cancel_ == nullptr) cancel_ = &own_cancel_;
+  }
+
+  void Install(TranscribeOptions& o) {
+    o.cancel = cancel_->get();
+    if (!on_segment_.is_none()) {
+      o.on_segment = [this](const Segment& s) { Call([&] { on_segment_(SegmentDict(s)); }); };
+    }
+    if (!on_progress_.is_none()) {
+      o.on_progress = [this](double done, double total) { Call([&] { on_progress_(done, total); }); };
+    }
+    if (!on_language_.is_none()) {
+      o.on_language = [this](const std::string& language, const std::vector<std::pair<std::string, double>>& probs) {
+        Call([&] {
+          nb::list p;
+          for (const auto& [code, prob] : probs) p.append(nb::make_tuple(code, prob));
+          on_language_(language, p);
+        });
+      };
+    }
+  }
+
+  // With the GIL held, after the decode: a callback's exception wins over the result.
+  void RethrowCallbackError() {
+    if (!error_) return;
+    error_->restore();
+    throw nb::python_error();
+  }
+
+  template <typename F>
+  void Call(F&& f) {
+    nb::gil_scoped_acquire acquire;
+    if (error_) return;
+    try {
+      f();
+    } catch (nb::python_error& e) {
+      error_ = std::make_shared<nb::python_error>(std::move(e));
+      cancel_->Set();
+    }
+  }
+
+ private:
+  nb::handle on_segment_, on_progress_, on_language_;
+  CancelFlag* cancel_;
+  CancelFlag own_cancel_;
+  std::shared_ptr<nb::python_error> error_;
 };
 
 class PyEngine {
@@ -89,91 +174,53 @@ class PyEngine {
   const std::string& compute_note() const { return engine_->model().compute_note; }
   const std::string& tokenizer_source() const { return engine_->tokenizer_source(); }
 
-  PyMel MelFromFile(const std::string& path) const {
-    Result<LogMelSpectrogram> mel = [&] {
-      nb::gil_scoped_release release;
-      const MelFilters& filters = engine_->model().mel_filters;
-      const int n_mels = engine_->hparams().n_mels;
-      const float* f = filters.n_mels == n_mels && !filters.data.empty() ? filters.data.data() : nullptr;
-      return ComputeLogMelFromFile(path, f, n_mels);
-    }();
-    if (!mel.ok() && mel.status().message().find(path) == std::string::npos) {
-      Raise(Status(mel.status().kind(), path + ": " + mel.status().message()));
-    }
-    return PyMel(Unwrap(std::move(mel)));
+  // WhisperEngine::TranscribeFile: flat memory however long the file (a level scan, then the
+  // windows streamed), exactly the official result.
+  nb::dict TranscribeFile(const std::string& path, nb::dict options, nb::object on_segment, nb::object on_progress,
+                          nb::object on_language, CancelFlag* cancel) const {
+    return Run(options, on_segment, on_progress, on_language, cancel,
+               [&](const TranscribeOptions& o, const OpContext& ctx) {
+                 Result<TranscriptionResult> r = engine_->TranscribeFile(path, o, ctx);
+                 // Name the file unless the audio layer already did.
+                 if (!r.ok() && r.status().message().find(path) == std::string::npos &&
+                     r.status().kind() != ErrorKind::kCancelled) {
+                   return Result<TranscriptionResult>(Status(r.status().kind(), path + ": " + r.status().message()));
+                 }
+                 return r;
+               });
   }
 
-  // samples: 16-kHz mono float32, already checked by the Python side (1-D, finite, not empty).
-  PyMel MelFromSamples(nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu> samples) const {
-    nb::gil_scoped_release release;
-    const MelFilters& filters = engine_->model().mel_filters;
-    const int n_mels = engine_->hparams().n_mels;
-    // A model without an embedded filterbank (or one of another size) gets librosa's, as
-    // ComputeLogMelFromFile computes it (LogMelBuilder itself needs one).
-    std::vector<float> computed;
-    const float* f = filters.data.data();
-    if (filters.n_mels != n_mels || filters.data.empty()) {
-      computed = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
-      f = computed.data();
-    }
-    LogMelBuilder builder(f, n_mels);
-    builder.Push(samples.data(), samples.shape(0));
-    return PyMel(builder.Finish());
+  // samples: mono float32 at sample_rate, already checked by the Python side (1-D, finite, not
+  // empty); TranscribeSamples resamples and streams them through a Session.
+  nb::dict TranscribeSamples(nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu> samples,
+                             double sample_rate, nb::dict options, nb::object on_segment, nb::object on_progress,
+                             nb::object on_language, CancelFlag* cancel) const {
+    const std::span<const float> view(samples.data(), samples.shape(0));
+    return Run(options, on_segment, on_progress, on_language, cancel,
+               [&](const TranscribeOptions& o, const OpContext& ctx) {
+                 return wisp::TranscribeSamples(*engine_, view, sample_rate, o, ctx);
+               });
   }
 
-  // openai-whisper's detect_language on the first 30 s: (code, [(code, probability), ...]).
-  std::pair<std::string, std::vector<std::pair<std::string, double>>> DetectLanguage(
-      const PyMel& mel, const std::vector<std::string>& candidates) const {
-    if (!multilingual()) return {"en", {{"en", 1.0}}};
-    Result<LanguageDetection> detected = [&] {
-      nb::gil_scoped_release release;
-      ThreadPool pool(threads_);
-      OpContext ctx;
-      ctx.pool = &pool;
-      WindowDecoder decoder(engine_->model().weights, engine_->tokenizer(), ctx);
-      std::vector<float> window(static_cast<size_t>(mel.mel().n_mels()) * kWindowFrames);
-      mel.mel().Window(0, std::min<int64_t>(kWindowFrames, mel.mel().total_frames()), window.data());
-      decoder.EncodeWindow(window.data());
-      std::vector<std::string> codes;
-      for (const std::string& c : candidates) codes.push_back(NormalizeLanguage(c));
-      return decoder.DetectLanguage(codes);
-    }();
-    LanguageDetection d = Unwrap(std::move(detected));
-    return {d.language, d.probs};
-  }
-
-  nb::dict Transcribe(const PyMel& mel, nb::dict options, nb::object on_segment) const {
+ private:
+  // The options checked with the GIL held (a ValueError before any audio is read), the decode
+  // with it released on a pool of threads_ owned by this call, then the result as a dict.
+  template <typename Decode>
+  nb::dict Run(nb::dict options, nb::object on_segment, nb::object on_progress, nb::object on_language,
+               CancelFlag* cancel, Decode&& decode) const {
     TranscribeOptions o = OptionsFromDict(options);
-    // Called on the decoding (GIL-released) thread: take the GIL for the Python callable. A Python
-    // exception in it is kept and re-raised once the decode returns. The callable is held as a
-    // non-owning handle so copies of the options never touch reference counts without the GIL
-    // (the caller's frame keeps it alive for the whole call).
-    std::shared_ptr<nb::python_error> callback_error;
-    if (!on_segment.is_none()) {
-      nb::handle callback = on_segment;
-      o.on_segment = [callback, &callback_error](const Segment& s) {
-        nb::gil_scoped_acquire acquire;
-        if (callback_error) return;
-        try {
-          callback(SegmentDict(s));
-        } catch (nb::python_error& e) {
-          callback_error = std::make_shared<nb::python_error>(std::move(e));
-        }
-      };
-    }
     if (const Status st = o.Validate(); !st.ok()) Raise(st);
     if (const Status st = o.ValidateForModel(engine_->tokenizer()); !st.ok()) Raise(st);
+    PyCallbacks callbacks(on_segment, on_progress, on_language, cancel);
+    callbacks.Install(o);
     Result<TranscriptionResult> result = [&] {
       nb::gil_scoped_release release;
       ThreadPool pool(threads_);
       OpContext ctx;
       ctx.pool = &pool;
-      return TranscribeMel(*engine_, mel.mel(), o, ctx);
+      return decode(o, ctx);
     }();
-    if (callback_error) {
-      callback_error->restore();
-      throw nb::python_error();
-    }
+    callbacks.RethrowCallbackError();
     TranscriptionResult r = Unwrap(std::move(result));
     nb::list segments;
     for (const Segment& s : r.segments) segments.append(SegmentDict(s));
@@ -188,33 +235,6 @@ class PyEngine {
   }
 
  private:
-  static nb::dict SegmentDict(const Segment& s) {
-    nb::dict d;
-    d["id"] = s.id;
-    d["seek"] = s.seek;
-    d["start"] = s.start;
-    d["end"] = s.end;
-    d["text"] = ReplaceInvalidUtf8(s.text);
-    d["tokens"] = s.tokens;
-    d["temperature"] = s.temperature;
-    d["avg_logprob"] = s.avg_logprob;
-    d["compression_ratio"] = s.compression_ratio;
-    d["no_speech_prob"] = s.no_speech_prob;
-    if (!s.words.empty()) {
-      nb::list words;
-      for (const Word& w : s.words) {
-        nb::dict wd;
-        wd["word"] = ReplaceInvalidUtf8(w.word);
-        wd["start"] = w.start;
-        wd["end"] = w.end;
-        wd["probability"] = w.probability;
-        words.append(wd);
-      }
-      d["words"] = words;
-    }
-    return d;
-  }
-
   // The dict's keys are TranscribeOptions' fields (the Python side has already turned
   // openai-whisper's spellings into them); an unknown key is a ValueError, never ignored.
   static TranscribeOptions OptionsFromDict(nb::dict options) {
@@ -251,6 +271,8 @@ class PyEngine {
         else if (key == "carry_initial_prompt") o.carry_initial_prompt = nb::cast<bool>(v);
         else if (key == "clip_timestamps") o.clip_timestamps = nb::cast<std::vector<double>>(v);
         else if (key == "word_timestamps") o.word_timestamps = nb::cast<bool>(v);
+        else if (key == "prepend_punctuations") o.prepend_punctuations = nb::cast<std::string>(v);
+        else if (key == "append_punctuations") o.append_punctuations = nb::cast<std::string>(v);
         else if (key == "hallucination_silence_threshold") o.hallucination_silence_threshold = opt_double(v);
         else if (key == "compression_ratio_threshold") o.compression_ratio_threshold = threshold(v);
         else if (key == "logprob_threshold") o.logprob_threshold = threshold(v);
@@ -273,14 +295,18 @@ class PyEngine {
 }  // namespace wisp
 
 NB_MODULE(_wisp, m) {
+  using wisp::CancelFlag;
   using wisp::PyEngine;
-  using wisp::PyMel;
   m.doc() = "wisp's C++ engine (use the wisp package, not this module, directly)";
   m.attr("SAMPLE_RATE") = 16000;
 
-  nb::class_<PyMel>(m, "Mel", "A log-mel spectrogram of one input (30 s of padding included).")
-      .def_prop_ro("duration", &PyMel::duration, "Seconds of audio.");
+  nb::class_<CancelFlag>(m, "CancelFlag", "Set from any thread to stop a transcription before its next window.")
+      .def(nb::init<>())
+      .def("set", &CancelFlag::Set)
+      .def_prop_ro("is_set", &CancelFlag::is_set);
 
+  // Callbacks run on the decoding thread with the GIL: on_segment(dict), on_progress(done_s,
+  // total_s), on_language(code, [(code, probability), ...]) once before the first window.
   nb::class_<PyEngine>(m, "Engine", "One loaded model; immutable, shared by any number of threads.")
       .def(nb::init<const std::string&, const std::string&, int, const std::string&>(), "path"_a,
            "tokenizer_file"_a = "", "threads"_a = 1, "compute"_a = "auto")
@@ -289,8 +315,9 @@ NB_MODULE(_wisp, m) {
       .def_prop_ro("compute", &PyEngine::compute)
       .def_prop_ro("compute_note", &PyEngine::compute_note)
       .def_prop_ro("tokenizer_source", &PyEngine::tokenizer_source)
-      .def("mel_from_file", &PyEngine::MelFromFile, "path"_a)
-      .def("mel_from_samples", &PyEngine::MelFromSamples, "samples"_a)
-      .def("detect_language", &PyEngine::DetectLanguage, "mel"_a, "candidates"_a = std::vector<std::string>{})
-      .def("transcribe", &PyEngine::Transcribe, "mel"_a, "options"_a, "on_segment"_a = nb::none());
+      .def("transcribe_file", &PyEngine::TranscribeFile, "path"_a, "options"_a, "on_segment"_a = nb::none(),
+           "on_progress"_a = nb::none(), "on_language"_a = nb::none(), "cancel"_a.none() = nb::none())
+      .def("transcribe_samples", &PyEngine::TranscribeSamples, "samples"_a, "sample_rate"_a, "options"_a,
+           "on_segment"_a = nb::none(), "on_progress"_a = nb::none(), "on_language"_a = nb::none(),
+           "cancel"_a.none() = nb::none());
 }

@@ -1,4 +1,5 @@
-"""Fixtures: the real tiny.en (scripts/fetch-real-model.sh), the CLI binary, the shared jfk.wav.
+"""Fixtures: the real tiny.en (scripts/fetch-real-model.sh), the CLI binary, the shared jfk.wav,
+make_speech.sh's generated speech.
 
 Under CI=true a missing real model, CLI or jfk.wav is a failure, never a skip."""
 from __future__ import annotations
@@ -46,9 +47,8 @@ def jfk_path() -> str:
 @pytest.fixture(scope="session")
 def jfk_samples(jfk_path) -> np.ndarray:
     with wave.open(jfk_path) as w:
-        assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getsampwidth() == 2
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    return (pcm.astype(np.float32) / np.float32(32768.0)).astype(np.float32)
+        assert w.getframerate() == 16000
+    return read_wav_f32(jfk_path)
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +62,22 @@ def cli() -> str:
     if not path.exists():
         _missing(f"the wisp CLI is not built ({path}; scripts/build.sh)")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory) -> Path:
+    """tools/realweights/make_speech.sh's files (s1..s8, long.wav: ~3 min, 7 windows); ~0.5 s."""
+    out = tmp_path_factory.mktemp("speech")
+    script = REPO / "tools" / "realweights" / "make_speech.sh"
+    r = subprocess.run([str(script), str(out)], capture_output=True, text=True)
+    if r.returncode != 0:
+        _missing(f"make_speech.sh failed (espeak-ng and sox needed): {r.stderr.strip()}")
+    return out
+
+
+def read_wav_f32(path) -> np.ndarray:
+    """16-bit mono WAV -> float32 / 32768, as openai-whisper's goldens read it."""
+    with wave.open(str(path)) as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    return (pcm.astype(np.float32) / np.float32(32768.0)).astype(np.float32)

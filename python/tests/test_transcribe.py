@@ -170,3 +170,36 @@ def test_python_m_wisp_txt(real_model_dir, jfk_path):
     out = subprocess.run([sys.executable, "-m", "wisp", "-m", real_model_dir, "-t", "2", jfk_path],
                          check=True, capture_output=True, text=True).stdout
     assert "ask not what your country can do for you" in out
+
+
+# openai-whisper 20250625 on this tiny.en (converted by tools/realweights/ct2_to_openai.py), on
+# make_speech.sh's s8.wav: transcribe(temperature=0.0, word_timestamps=True, append_punctuations="")
+# gives "," and "." words of their own, with their own times (word, start, end, probability).
+S8_WORDS_NO_APPEND = [
+    [" Learning", 0.0, 0.46, 0.528102], [" a", 0.46, 0.78, 0.461282], [" new", 0.78, 1.06, 0.942097],
+    [" language", 1.06, 1.6, 0.998637], [" takes", 1.6, 2.26, 0.677335], [" patience", 2.26, 3.02, 0.978752],
+    [",", 3.02, 3.66, 0.279942], [" practice", 3.66, 3.98, 0.787758], [" and", 3.98, 4.34, 0.623368],
+    [" a", 4.34, 4.46, 0.719999], [" good", 4.46, 4.78, 0.970512], [" sense", 4.78, 5.14, 0.845625],
+    [" on", 5.14, 5.5, 0.647154], [" humor", 5.5, 6.02, 0.401569], [".", 6.02, 6.66, 0.539751],
+    [" It", 6.66, 6.82, 0.952204], [" helps", 6.82, 7.32, 0.979], [" to", 7.32, 7.58, 0.962356],
+    [" listen", 7.58, 8.0, 0.994019], [" to", 8.0, 8.36, 0.989713], [" read", 8.36, 8.68, 0.21161],
+    [" in", 8.68, 8.92, 0.24831], [" every", 8.92, 9.36, 0.794973], [" day", 9.36, 9.96, 0.947216],
+    [".", 9.96, 10.34, 0.857121]]
+
+
+def test_punctuation_options_as_openai_whisper(model, speech_dir):
+    s8 = str(speech_dir / "s8.wav")
+    r = model.transcribe(s8, temperature=0.0, word_timestamps=True, append_punctuations="")
+    words = [w for s in r["segments"] for w in s["words"]]
+    assert [[w["word"], w["start"], w["end"]] for w in words] == [w[:3] for w in S8_WORDS_NO_APPEND]
+    # Probabilities within 1e-4 (softmax over f32 logits; tests/real_decoding_test.cc allows 1e-3).
+    assert [w["probability"] for w in words] == pytest.approx([w[3] for w in S8_WORDS_NO_APPEND], abs=1e-4)
+    # The defaults merge them, as the official does; an empty prepend set changes nothing here.
+    merged = [" patience,", " humor.", " day."]
+    for options in ({}, {"prepend_punctuations": ""}):
+        r = model.transcribe(s8, temperature=0.0, word_timestamps=True, **options)
+        texts = [w["word"] for s in r["segments"] for w in s["words"]]
+        assert [t for t in texts if t.strip() in ("patience,", "humor.", "day.")] == merged
+        assert len(texts) == len(S8_WORDS_NO_APPEND) - 3
+    with pytest.raises(ValueError, match="append_punctuations"):
+        model.transcribe(s8, append_punctuations=None)

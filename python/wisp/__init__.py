@@ -7,29 +7,36 @@
     for seg in result["segments"]:
         print(seg["start"], seg["end"], seg["text"])
 
-    segments, info = model.transcribe_segments(samples)   # NumPy float32, 16 kHz mono
-    for seg in segments:                                   # yielded as each window is decoded
-        print(seg["text"])
+    segments, info = model.transcribe_segments("talk.mp3", on_progress=print)
+    for seg in segments:                    # yielded as each window is decoded; leaving the
+        print(seg["text"])                  # loop early (or dropping `segments`) stops the engine
 
-The engine is immutable once loaded: several Python threads may transcribe on one model at once
-(the GIL is released while decoding). Errors are exceptions: ValueError for bad options or input,
-FileNotFoundError for a missing model or audio file, RuntimeError with the engine's message
-otherwise.
+    model.transcribe(samples, sample_rate=44100)   # NumPy float32 mono, any rate (resampled)
+
+Files are streamed: memory stays flat however long the audio (the engine reads a long file twice,
+once for the spectrogram's level, then window by window), and the result is exactly the one of
+the whole file in memory. The engine is immutable once loaded: several Python threads may
+transcribe on one model at once (the GIL is released while decoding). Errors are exceptions:
+ValueError for bad options or input, FileNotFoundError for a missing model or audio file,
+RuntimeError with the engine's message otherwise; an exception raised by an on_progress callback
+stops the transcription and is re-raised.
 """
 from __future__ import annotations
 
-import math
+import atexit
+import functools
 import os
 import queue
 import threading
+import weakref
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _wisp
 
-__all__ = ["SAMPLE_RATE", "Model", "TranscriptionInfo", "load_model", "resolve_model_path"]
+__all__ = ["SAMPLE_RATE", "Model", "SegmentStream", "TranscriptionInfo", "load_model", "resolve_model_path"]
 
 SAMPLE_RATE = 16000
 _PACKAGED_MODEL_NAME = "tiny.en-pypi"
@@ -42,10 +49,10 @@ _OPTION_NAMES = {
     "compression_ratio_threshold", "logprob_threshold", "no_speech_threshold", "word_timestamps",
     "suppress_tokens", "suppress_blank", "without_timestamps", "max_initial_timestamp",
     "sample_len", "clip_timestamps", "hallucination_silence_threshold", "seed",
-    "language_candidates",
+    "language_candidates", "prepend_punctuations", "append_punctuations",
 }
 # Accepted for compatibility with openai-whisper and without effect here.
-_IGNORED_OPTIONS = {"verbose", "fp16", "prepend_punctuations", "append_punctuations"}
+_IGNORED_OPTIONS = {"verbose", "fp16"}
 
 
 def _models_cache_dir() -> str:
@@ -98,7 +105,7 @@ def _check_samples(audio: Any) -> np.ndarray:
         raise TypeError(f"audio: expected a path or a NumPy float32 array, got {type(audio).__name__}")
     if audio.dtype != np.float32:
         raise ValueError(
-            f"audio: expected float32 samples (16 kHz mono in [-1, 1]), got dtype {audio.dtype}; "
+            f"audio: expected float32 samples (mono, in [-1, 1]), got dtype {audio.dtype}; "
             "convert with audio.astype(np.float32) (int16 PCM: / 32768)"
         )
     if audio.ndim != 1:
@@ -172,70 +179,153 @@ class Model:
         """The compute type in effect (bf16 falls back to f32 on CPUs without AVX512_BF16)."""
         return self._engine.compute
 
-    def _mel(self, audio: Union[str, os.PathLike, np.ndarray]):
+    def _start(self, audio: Union[str, os.PathLike, np.ndarray], sample_rate: Optional[float]
+               ) -> Callable[..., dict]:
+        """Checks the input now (so errors come from the call, not from a worker thread) and
+        returns the engine call that transcribes it: fn(options, on_segment=, on_progress=,
+        on_language=, cancel=) -> result dict."""
         if isinstance(audio, (str, os.PathLike)):
             path = os.fspath(audio)
+            if sample_rate is not None:
+                raise ValueError("sample_rate: only for NumPy arrays (a file's rate comes from the file)")
             if path != "-" and not os.path.exists(path):
                 raise FileNotFoundError(f"{path}: no such audio file")
-            return self._engine.mel_from_file(path)
-        return self._engine.mel_from_samples(_check_samples(audio))
+            return functools.partial(self._engine.transcribe_file, path)
+        samples = _check_samples(audio)
+        rate = float(SAMPLE_RATE if sample_rate is None else sample_rate)
+        return functools.partial(self._engine.transcribe_samples, samples, rate)
 
-    def transcribe(self, audio: Union[str, os.PathLike, np.ndarray], **options: Any) -> dict:
+    def transcribe(self, audio: Union[str, os.PathLike, np.ndarray], *, sample_rate: Optional[float] = None,
+                   on_progress: Optional[Callable[[float, float], Any]] = None, **options: Any) -> dict:
         """openai-whisper's transcribe(): returns {"text", "segments", "language"}.
 
-        audio: a path (any format wisp reads) or 16-kHz mono float32 samples. options: its keyword
-        names (language, task, temperature (float or tuple), best_of, beam_size, patience,
+        audio: a path (any format wisp reads) or mono float32 samples at sample_rate (default
+        16000; other rates are resampled as files are). on_progress(done_s, total_s) is called
+        before every 30-s window and at the end. options: openai-whisper's keyword names
+        (language, task, temperature (float or tuple), best_of, beam_size, patience,
         length_penalty, initial_prompt, condition_on_previous_text, compression_ratio_threshold,
-        logprob_threshold, no_speech_threshold, word_timestamps, suppress_tokens,
-        without_timestamps, clip_timestamps, ...), checked by the engine before any decoding.
+        logprob_threshold, no_speech_threshold, word_timestamps, prepend_punctuations,
+        append_punctuations, suppress_tokens, without_timestamps, clip_timestamps, ...), checked
+        by the engine before any decoding.
         """
         opts = _options_dict(self, options)
-        mel = self._mel(audio)
-        result = self._engine.transcribe(mel, opts)
+        result = self._start(audio, sample_rate)(opts, on_progress=on_progress)
         result.pop("language_probs", None)
         return result
 
-    def transcribe_segments(self, audio: Union[str, os.PathLike, np.ndarray],
-                            **options: Any) -> Tuple[Iterator[dict], TranscriptionInfo]:
-        """faster-whisper's shape: (segments, info). Segments (the dicts of transcribe()) are
-        yielded as each window is decoded; decoding runs in a background thread. The language is
-        detected first when not given (on a multilingual model), so info is complete at once.
+    def transcribe_segments(self, audio: Union[str, os.PathLike, np.ndarray], *,
+                            sample_rate: Optional[float] = None,
+                            on_progress: Optional[Callable[[float, float], Any]] = None,
+                            **options: Any) -> Tuple["SegmentStream", TranscriptionInfo]:
+        """faster-whisper's shape: (segments, info). Decoding starts at once in a background
+        thread; this returns when the language is known (detected from the first 30 s when not
+        given, on a multilingual model), so info is complete. Segments (the dicts of
+        transcribe()) are yielded as each window is decoded. Stopping early — break, close(),
+        a `with` block's end, or dropping the iterator — stops the engine before its next window
+        and joins the thread. on_progress runs on that thread.
         """
         opts = _options_dict(self, options)
-        mel = self._mel(audio)
-        if opts.get("language"):
-            info = TranscriptionInfo(opts["language"], 1.0, mel.duration)
-        else:
-            code, probs = self._engine.detect_language(mel, opts.get("language_candidates", []))
-            info = TranscriptionInfo(code, dict(probs).get(code, 1.0), mel.duration, list(probs))
-            opts["language"] = code
-        return self._segment_stream(mel, opts), info
+        stream = SegmentStream(self._start(audio, sample_rate), opts, on_progress)
+        return stream, stream._info()
 
-    def _segment_stream(self, mel, opts: dict) -> Iterator[dict]:
+
+# Streams still running at interpreter exit: their daemon threads would otherwise be killed while
+# inside the engine, or while taking the GIL back for a callback, which aborts the process.
+_LIVE_STREAMS: "weakref.WeakSet[SegmentStream]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_streams() -> None:
+    for stream in list(_LIVE_STREAMS):
+        stream.close()
+
+
+class SegmentStream:
+    """The segments of one transcription, as its windows are decoded (an iterator).
+
+    The worker thread never references this object, so dropping it runs __del__, which cancels
+    the engine and joins the thread: an abandoned stream leaves nothing running (nor does one
+    still open at interpreter exit: an atexit hook closes it)."""
+
+    def __init__(self, call: Callable[..., dict], opts: dict,
+                 on_progress: Optional[Callable[[float, float], Any]]):
         q: "queue.Queue" = queue.Queue()
-        done = object()
-        failure: list = []
+        cancel = _wisp.CancelFlag()
+        language: list = []
+
+        def on_language(code: str, probs: list) -> None:
+            language.append((code, probs))
+
+        def progress(done: float, total: float) -> None:
+            # The first call comes after on_language and before the first window: info is ready.
+            if language:
+                q.put(("info", (*language.pop(), total)))
+            if on_progress is not None:
+                on_progress(done, total)
 
         def run() -> None:
             try:
-                self._engine.transcribe(mel, opts, q.put)
-            except BaseException as e:  # re-raised in the consumer
-                failure.append(e)
-            finally:
-                q.put(done)
+                call(opts, on_segment=lambda seg: q.put(("segment", seg)), on_progress=progress,
+                     on_language=on_language, cancel=cancel)
+                q.put(("done", None))
+            except BaseException as e:  # re-raised in the consumer (or dropped after a close)
+                q.put(("error", e))
 
-        worker = threading.Thread(target=run, name="wisp-transcribe", daemon=True)
-        worker.start()
+        self._queue = q
+        self._cancel = cancel
+        self._closed = False
+        self._thread = threading.Thread(target=run, name="wisp-transcribe", daemon=True)
+        self._thread.start()
+        _LIVE_STREAMS.add(self)
+
+    def _info(self) -> TranscriptionInfo:
+        kind, value = self._queue.get()
+        if kind == "info":
+            code, probs, duration = value
+            probability = dict(probs).get(code, 1.0) if probs else 1.0
+            return TranscriptionInfo(code, probability, duration, list(probs) if probs else None)
+        self._end()
+        if kind == "error":
+            raise value
+        raise RuntimeError("the transcription ended before reporting its language")
+
+    def __iter__(self) -> "SegmentStream":
+        return self
+
+    def __next__(self) -> dict:
+        if self._closed:
+            raise StopIteration
+        kind, value = self._queue.get()
+        if kind == "segment":
+            return value
+        self._end()
+        if kind == "error":
+            raise value
+        raise StopIteration
+
+    def _end(self) -> None:
+        self._closed = True
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def close(self) -> None:
+        """Stops the engine before its next window and waits for the thread (idempotent)."""
+        if self._closed:
+            return
+        self._cancel.set()
+        self._end()
+
+    def __enter__(self) -> "SegmentStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
         try:
-            while True:
-                item = q.get()
-                if item is done:
-                    break
-                yield item
-        finally:
-            worker.join()
-        if failure:
-            raise failure[0]
+            self.close()
+        except BaseException:  # never print from a finalizer (e.g. at interpreter exit)
+            pass
 
 
 def load_model(path_or_name: Union[str, os.PathLike], threads: Optional[int] = None,

@@ -1,6 +1,6 @@
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -31,6 +31,8 @@ class Model:
         self,
         audio: Audio,
         *,
+        sample_rate: Optional[float] = ...,
+        on_progress: Optional[Callable[[float, float], Any]] = ...,
         language: Optional[str] = ...,
         task: str = ...,
         temperature: Union[float, Sequence[float]] = ...,
@@ -45,6 +47,8 @@ class Model:
         logprob_threshold: Optional[float] = ...,
         no_speech_threshold: Optional[float] = ...,
         word_timestamps: bool = ...,
+        prepend_punctuations: str = ...,
+        append_punctuations: str = ...,
         suppress_tokens: Union[str, int, Sequence[int], None] = ...,
         suppress_blank: bool = ...,
         without_timestamps: bool = ...,
@@ -56,7 +60,16 @@ class Model:
         language_candidates: Optional[Sequence[str]] = ...,
         **ignored: Any,
     ) -> dict[str, Any]: ...
-    def transcribe_segments(self, audio: Audio, **options: Any) -> Tuple[Iterator[dict[str, Any]], TranscriptionInfo]: ...
+    def transcribe_segments(self, audio: Audio, *, sample_rate: Optional[float] = ...,
+                            on_progress: Optional[Callable[[float, float], Any]] = ...,
+                            **options: Any) -> Tuple[SegmentStream, TranscriptionInfo]: ...
+
+class SegmentStream(Iterator[dict[str, Any]]):
+    def __iter__(self) -> SegmentStream: ...
+    def __next__(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> SegmentStream: ...
+    def __exit__(self, *exc: Any) -> None: ...
 
 def load_model(path_or_name: Union[str, os.PathLike], threads: Optional[int] = ..., compute: str = ...,
                tokenizer_file: Optional[str] = ...) -> Model: ...

@@ -1,5 +1,13 @@
 #include "api/transcribe_memory.h"
 
+#include <algorithm>
+#include <atomic>
+
+#include "api/session.h"
+#include "audio/audio_loader.h"
+#include "audio/input_rules.h"
+#include "audio/resampler.h"
+
 namespace wisp {
 
 Result<LogMelSpectrogram> ComputeEngineMelFromMemory(const WhisperEngine& engine, std::span<const uint8_t> audio,
@@ -22,6 +30,55 @@ Result<TranscriptionResult> TranscribeFromMemory(const WhisperEngine& engine, st
   Result<LogMelSpectrogram> mel = ComputeEngineMelFromMemory(engine, audio, decode);
   if (!mel.ok()) return mel.status();
   return TranscribeMel(engine, *mel, options, ctx);
+}
+
+namespace {
+
+// Both passes feed the samples in the same blocks: bounded resampler scratch, and a cancel
+// flag that is looked at between blocks of the level scan.
+constexpr size_t kBlockSamples = size_t{1} << 16;
+
+bool IsSet(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(std::memory_order_relaxed); }
+
+}  // namespace
+
+Result<TranscriptionResult> TranscribeSamples(const WhisperEngine& engine, std::span<const float> samples,
+                                              double sample_rate, const TranscribeOptions& options,
+                                              const OpContext& ctx) {
+  WISP_RETURN_IF_ERROR(CheckInputSampleRate(sample_rate));
+  // The first pass: the 16-kHz stream the session will see (the same resampler, the same
+  // blocks), of which only the level and the length are kept.
+  auto scan = [&](const SampleSink& sink) -> Status {
+    std::unique_ptr<Resampler> resampler;
+    if (sample_rate != kSampleRate) {
+      Result<std::unique_ptr<Resampler>> created = Resampler::Create(sample_rate);
+      if (!created.ok()) return created.status();
+      resampler = std::move(*created);
+    }
+    for (size_t i = 0; i < samples.size(); i += kBlockSamples) {
+      if (IsSet(options.cancel)) return Cancelled("transcription cancelled while scanning the audio");
+      const size_t n = std::min(kBlockSamples, samples.size() - i);
+      if (!resampler) {
+        sink(samples.data() + i, n);
+      } else {
+        WISP_RETURN_IF_ERROR(resampler->Push(samples.data() + i, n, sink));
+      }
+    }
+    return resampler ? resampler->Finish(sink) : Status::Ok();
+  };
+  Result<MelPass> pass = ComputeLogMelOrLevel(scan, engine.mel_filters(), engine.hparams().n_mels, /*keep_frames=*/0);
+  if (!pass.ok()) return pass.status();
+
+  SessionConfig config;
+  config.sample_rate = sample_rate;
+  config.level = pass->level.log_max;
+  config.total_samples_16k = pass->level.samples;
+  Result<std::unique_ptr<Session>> session = Session::Start(engine, options, ctx, config);
+  if (!session.ok()) return session.status();
+  for (size_t i = 0; i < samples.size(); i += kBlockSamples) {
+    WISP_RETURN_IF_ERROR((*session)->Push(samples.data() + i, std::min(kBlockSamples, samples.size() - i)));
+  }
+  return (*session)->Finish();
 }
 
 }  // namespace wisp

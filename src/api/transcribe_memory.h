@@ -31,4 +31,15 @@ Result<TranscriptionResult> TranscribeFromMemory(const WhisperEngine& engine, st
                                                  const TranscribeOptions& options, const OpContext& ctx,
                                                  const MemoryDecodeOptions& decode = {});
 
+// Mono float samples held in memory at any rate (an application's buffer, a NumPy array):
+// resampled to 16 kHz as the audio layer resamples files, scanned once for the spectrogram's
+// level and length, then streamed through a Session (session.h) that knows both — so the result
+// is exactly TranscribeFile's on the same samples, and only the windows in flight are held as
+// spectrogram (a copy of the whole mel would be half the samples' size again). options.cancel
+// also stops the level scan. Errors: a sample rate outside input_rules.h's range, a sample that
+// is not finite or absurdly large (BadInput naming it), the Session's refusals, cancellation.
+Result<TranscriptionResult> TranscribeSamples(const WhisperEngine& engine, std::span<const float> samples,
+                                              double sample_rate, const TranscribeOptions& options,
+                                              const OpContext& ctx);
+
 }  // namespace wisp

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/status.h"
@@ -79,6 +80,12 @@ struct TranscribeOptions {
   // Called before every window and at the end with the audio done so far and the audio's length, in seconds
   // (total_seconds < 0 while a stream's length is not known yet). Progress bars and ETAs.
   std::function<void(double done_seconds, double total_seconds)> on_progress;
+  // Called once, before the first window is decoded (and before the first on_progress), with
+  // the language in use and, when it was detected, every candidate's probability (empty
+  // otherwise): what a front end reports before any segment (the official verbose "Detected
+  // language", faster-whisper's info), which the result only carries at the end.
+  std::function<void(const std::string& language, const std::vector<std::pair<std::string, double>>& probs)>
+      on_language;
   // Checked before every window (and while audio is read): once set, from any thread, the
   // transcription stops and returns a kCancelled error. Not owned.
   const std::atomic<bool>* cancel = nullptr;

@@ -97,6 +97,7 @@ Status TranscriptionRun::ResolveLanguage(const LogMelSpectrogram& mel) {
     word_options_.append_punctuations = options_.append_punctuations;
   }
   language_resolved_ = true;
+  if (options_.on_language) options_.on_language(language, out_.language_probs);
   return Status::Ok();
 }
 
