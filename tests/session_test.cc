@@ -393,7 +393,11 @@ TEST(Session, TenHourFileKeepsMemoryFlatAndCancels) {
   EXPECT_GE(windows.load(), 3) << "no window was decoded within 300 s";
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().kind(), ErrorKind::kCancelled) << result.status().message();
-  EXPECT_LT(peak_kb - before_kb, 100 * 1024) << "RSS grew from " << before_kb << " to " << peak_kb << " kB";
+  // Asserted in the Release pass: under the sanitizers (WISP_TEST_QUICK) freed memory sits in
+  // AddressSanitizer's quarantine, so RSS there says little about the engine.
+  if (!Quick()) {
+    EXPECT_LT(peak_kb - before_kb, 100 * 1024) << "RSS grew from " << before_kb << " to " << peak_kb << " kB";
+  }
   EXPECT_LT(stop_s, 30.0) << "the cancel took " << stop_s << " s";
   std::printf("[session] %.0f-h file: first window after %.1f s (the level scan), RSS %ld -> peak %ld kB (+%.1f MB), "
               "cancel returned in %.2f s\n",
