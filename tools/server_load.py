@@ -404,7 +404,8 @@ def main() -> int:
     ap.add_argument("-m", "--model", default="tiny.en-pypi")
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2, help="threads per transcription (serve -t)")
-    ap.add_argument("--timeout", type=int, default=2, help="serve --timeout (malformed: ends the lying uploads, 408)")
+    ap.add_argument("--timeout", type=int, help="serve --timeout (default: load 300; malformed 2, which ends the "
+                    "lying uploads with 408)")
     ap.add_argument("--port", type=int, help="use the server already listening on 127.0.0.1:PORT")
     ap.add_argument("--pid", type=int, help="its process id (for RSS), with --port")
     ap.add_argument("--audio", default=str(DEFAULT_AUDIO))
@@ -419,6 +420,8 @@ def main() -> int:
     ap.add_argument("--json-out", help="also write the report here")
     args = ap.parse_args()
     audio = Path(args.audio).read_bytes()
+    if args.timeout is None:
+        args.timeout = 300 if args.mode == "load" else 2
 
     server = None
     if args.port:
