@@ -12,7 +12,7 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 start=$(date +%s)
 CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ".[corpus]" pytest numpy
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ".[corpus]" pytest numpy openai
 echo "test-python: pip install .[corpus] took $(( $(date +%s) - start )) s"
 # From outside the tree, so `import wisp` is the installed package, not python/wisp.
 cd /tmp

@@ -56,16 +56,6 @@ void SetSingleTemperature(Options& options, double temperature) {
 }
 
 template <typename Options>
-bool RequestWordTimestamps(Options& options) {
-  if constexpr (requires { options.word_timestamps; }) {
-    options.word_timestamps = true;
-    return true;
-  } else {
-    return false;
-  }
-}
-
-template <typename Options>
 Status ValidateOptions(const Options& options, const Tokenizer& tokenizer) {
   if constexpr (requires { options.ValidateForModel(tokenizer); }) {
     return options.ValidateForModel(tokenizer);
@@ -167,13 +157,8 @@ Checked<TranscribeOptions> OptionsForModel(const TranscriptionRequest& request, 
                                            const std::string& model_name) {
   TranscribeOptions options;
   const bool multilingual = engine.hparams().multilingual();
-  // Word timestamps are being added to the pipeline; until it produces words, a refusal beats
-  // segments without the words that were asked for.
-  if (request.word_timestamps && !RequestWordTimestamps(options)) {
-    return BadRequest("timestamp_granularities[]=word: word timestamps are not available in this server yet; "
-                      "ask for segment",
-                      "timestamp_granularities");
-  }
+  // Words as openai-whisper's word_timestamps=True (which also moves segment ends to words).
+  options.word_timestamps = request.word_timestamps;
   if (request.task == Task::kTranslate && !multilingual) {
     return BadRequest("model '" + model_name + "' is English-only and cannot translate (load a multilingual model)",
                       "model");

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace wisp::server {
 
 Result<ModelSpec> ParseModelSpec(const std::string& arg) {
@@ -92,12 +96,24 @@ Slot* Admission::Ticket::Acquire(std::chrono::steady_clock::time_point deadline)
 
 Admission::Ticket::~Ticket() {
   if (owner_ == nullptr) return;
+  const bool ran = slot_ != nullptr;
   {
     std::lock_guard<std::mutex> lock(owner_->mu_);
-    if (slot_ != nullptr) owner_->free_.push_back(slot_);
+    if (ran) owner_->free_.push_back(slot_);
     --owner_->admitted_;
   }
   owner_->slot_freed_.notify_one();
+  if (ran) ReleaseFreedMemory();
+}
+
+void ReleaseFreedMemory() {
+#if defined(__GLIBC__)
+  // A transcription runs on its connection's thread, and glibc gives each thread its own malloc
+  // arena, which keeps what the request freed (~65 MB on tiny.en) for that thread: with the
+  // server's parallel + max_queue + 4 connection threads, RSS grew from 120 MB to 900 MB under
+  // load though nothing leaked. Handing the free pages back keeps it at what runs.
+  malloc_trim(0);
+#endif
 }
 
 bool ConstantTimeEquals(std::string_view presented, std::string_view expected) {

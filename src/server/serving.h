@@ -103,6 +103,11 @@ class Admission {
   int admitted_ = 0;
 };
 
+// Gives the heap's free pages back to the system (glibc: malloc_trim); called when a ticket that
+// ran a transcription is released, so that idle connection threads do not each keep the memory
+// of the last transcription they ran.
+void ReleaseFreedMemory();
+
 // Compares a presented credential with the expected one in time independent of where they
 // differ (an early mismatch must not answer faster and so leak a key prefix).
 bool ConstantTimeEquals(std::string_view presented, std::string_view expected);
