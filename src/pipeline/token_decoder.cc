@@ -120,7 +120,9 @@ bool BeamSearchDecoder::Update(std::span<float> logits, int n_vocab, std::vector
   for (int r = 0; r < n_rows; ++r) {
     const std::span<const float> row = logits.subspan(static_cast<size_t>(r) * n_vocab, n_vocab);
     TopLogProbs(row, LogSoftmaxStatsFloat32(row), k, &top_);
-    for (const auto& [logprob, token] : top_) {
+    for (const auto& [logprob, top_token] : top_) {
+      // A plain copy: clang before 16 cannot capture a structured binding in a lambda.
+      const int token = top_token;
       const float score = (*rows)[r].sum_logprob + logprob;
       auto same = std::find_if(candidates.begin(), candidates.end(),
                                [&](const Candidate& c) { return same_sequence(c, r, token); });
