@@ -105,10 +105,7 @@ Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& aud
                                                           const TranscribeOptions& options,
                                                           const OpContext& ctx,
                                                           const AudioLoadOptions& audio) const {
-  if (ctx.backend == Backend::kReference && !model_->weights.f32_matrices) {
-    return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
-                           "backend's packed weights only (load it for the reference backend)");
-  }
+  WISP_RETURN_IF_ERROR(CheckBackend(ctx));
   Result<std::unique_ptr<ReplayableAudio>> input = ReplayableAudio::Open(audio_path);
   if (!input.ok()) return input.status();
   // Name the file unless the audio layer already did.
@@ -128,26 +125,22 @@ Result<TranscriptionResult> WhisperEngine::TranscribeFile(const std::string& aud
   if (!pass.ok()) return named(pass.status());
   if (pass->mel) return Transcribe(model_->weights, tokenizer_, ctx, *pass->mel, options, &model_->metadata);
 
-  SessionConfig config;
-  config.level = pass->level.log_max;
-  config.total_samples_16k = pass->level.samples;
-  Result<std::unique_ptr<Session>> session = Session::Start(*this, options, ctx, config);
-  if (!session.ok()) return session.status();
-  // A failed window stops the second audio pass at its next block.
-  std::atomic<bool> stop{false};
-  AudioLoadOptions second_pass = scan_options;
-  second_pass.cancel = &stop;
-  Status pushed;
-  Status decoded = (*input)->Decode(
-      [&](const float* p, size_t n) {
-        if (!pushed.ok()) return;
-        pushed = (*session)->Push(p, n);
-        if (!pushed.ok()) stop.store(true);
-      },
-      second_pass);
-  if (!pushed.ok()) return pushed;
-  if (!decoded.ok()) return named(decoded);
-  return (*session)->Finish();
+  Result<TranscriptionResult> streamed = TranscribeSecondPass(
+      *this, pass->level, kSampleRate, options, ctx, [&](const SampleSink& sink, const std::atomic<bool>* stop) {
+        AudioLoadOptions second_pass = scan_options;
+        second_pass.cancel = stop;
+        const Status st = (*input)->Decode(sink, second_pass);
+        return st.ok() ? st : named(st);  // audio errors name the file; the session's carry their own words
+      });
+  return streamed;
+}
+
+Status WhisperEngine::CheckBackend(const OpContext& ctx) const {
+  if (ctx.backend == Backend::kReference && !model_->weights.f32_matrices) {
+    return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
+                           "backend's packed weights only (load it for the reference backend)");
+  }
+  return Status::Ok();
 }
 
 const float* WhisperEngine::mel_filters() const {

@@ -52,6 +52,9 @@ class WhisperEngine {
                                              const AudioLoadOptions& audio = {}) const;
 
   const LoadedModel& model() const { return *model_; }
+  // InvalidArgument when ctx asks for the reference backend and the model was loaded without
+  // its f32 weights: the one check every transcription entry point makes.
+  Status CheckBackend(const OpContext& ctx) const;
   // The model's (n_mels, 201) mel filters, or nullptr when it carries none of its size: the audio
   // layer then computes librosa's, as openai-whisper does for n_mels.
   const float* mel_filters() const;

@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "audio/input_rules.h"
-#include "audio/mel_filters.h"
 
 namespace wisp {
 
@@ -11,10 +10,7 @@ Session::~Session() = default;
 
 Result<std::unique_ptr<Session>> Session::Start(const WhisperEngine& engine, const TranscribeOptions& options,
                                                 const OpContext& ctx, const SessionConfig& config) {
-  if (ctx.backend == Backend::kReference && !engine.model().weights.f32_matrices) {
-    return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
-                           "backend's packed weights only (load it for the reference backend)");
-  }
+  WISP_RETURN_IF_ERROR(engine.CheckBackend(ctx));
   WISP_RETURN_IF_ERROR(CheckInputSampleRate(config.sample_rate));
   std::unique_ptr<Session> session(new Session());
   if (config.sample_rate != kSampleRate) {
@@ -24,11 +20,7 @@ Result<std::unique_ptr<Session>> Session::Start(const WhisperEngine& engine, con
   }
   const int n_mels = engine.hparams().n_mels;
   std::vector<float> slaney;
-  const float* filters = engine.mel_filters();
-  if (filters == nullptr) {
-    slaney = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
-    filters = slaney.data();
-  }
+  const float* filters = FiltersOrSlaney(engine.mel_filters(), n_mels, &slaney);
   session->mel_ = std::make_unique<LogMelBuilder>(filters, n_mels);  // copies the filters
   if (config.level) session->mel_->SetLevel(*config.level);
   // transcribe()'s content_frames = mel.shape[-1] - N_FRAMES = (samples + N_SAMPLES) // hop - N_FRAMES.
@@ -97,6 +89,30 @@ Result<TranscriptionResult> Session::Finish() {
   error_ = run_->Advance(mel_->spectrogram(), /*ended=*/true);
   if (!error_.ok()) return error_;
   return run_->Finish();
+}
+
+Result<TranscriptionResult> TranscribeSecondPass(
+    const WhisperEngine& engine, const MelLevel& level, double sample_rate, const TranscribeOptions& options,
+    const OpContext& ctx, const std::function<Status(const SampleSink&, const std::atomic<bool>* stop)>& decode) {
+  SessionConfig config;
+  config.sample_rate = sample_rate;
+  config.level = level.log_max;
+  config.total_samples_16k = level.samples;
+  Result<std::unique_ptr<Session>> session = Session::Start(engine, options, ctx, config);
+  if (!session.ok()) return session.status();
+  // A failed window stops the audio at its next block.
+  std::atomic<bool> stop{false};
+  Status pushed;
+  const Status decoded = decode(
+      [&](const float* p, size_t n) {
+        if (!pushed.ok()) return;
+        pushed = (*session)->Push(p, n);
+        if (!pushed.ok()) stop.store(true);
+      },
+      &stop);
+  if (!pushed.ok()) return pushed;
+  if (!decoded.ok()) return decoded;
+  return (*session)->Finish();
 }
 
 }  // namespace wisp

@@ -16,11 +16,14 @@
 // TranscribeOptions::cancel). The engine is shared, immutable.
 #pragma once
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
 #include "api/engine.h"
+#include "audio/audio_loader.h"
 #include "audio/mel.h"
 #include "audio/resampler.h"
 #include "pipeline/transcribe.h"
@@ -70,5 +73,13 @@ class Session {
   Status error_;
   bool finished_ = false;
 };
+
+// The second pass of an exact two-pass transcription (WhisperEngine::TranscribeFile,
+// TranscribeSamples): a Session that knows the level and length the first pass found, fed by
+// decode (samples at sample_rate) until decode ends or a window fails — decode must stop at its
+// next block once *stop is set. Errors: decode's, the session's.
+Result<TranscriptionResult> TranscribeSecondPass(
+    const WhisperEngine& engine, const MelLevel& level, double sample_rate, const TranscribeOptions& options,
+    const OpContext& ctx, const std::function<Status(const SampleSink&, const std::atomic<bool>* stop)>& decode);
 
 }  // namespace wisp

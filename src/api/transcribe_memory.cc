@@ -17,10 +17,7 @@ Result<LogMelSpectrogram> ComputeEngineMelFromMemory(const WhisperEngine& engine
 
 Result<TranscriptionResult> TranscribeMel(const WhisperEngine& engine, const LogMelSpectrogram& mel,
                                           const TranscribeOptions& options, const OpContext& ctx) {
-  if (ctx.backend == Backend::kReference && !engine.model().weights.f32_matrices) {
-    return InvalidArgument("the reference backend needs the f32 weights, and this model was loaded with the fast "
-                           "backend's packed weights only (load it for the reference backend)");
-  }
+  WISP_RETURN_IF_ERROR(engine.CheckBackend(ctx));
   return Transcribe(engine.model().weights, engine.tokenizer(), ctx, mel, options, &engine.model().metadata);
 }
 
@@ -69,16 +66,13 @@ Result<TranscriptionResult> TranscribeSamples(const WhisperEngine& engine, std::
   Result<MelPass> pass = ComputeLogMelOrLevel(scan, engine.mel_filters(), engine.hparams().n_mels, /*keep_frames=*/0);
   if (!pass.ok()) return pass.status();
 
-  SessionConfig config;
-  config.sample_rate = sample_rate;
-  config.level = pass->level.log_max;
-  config.total_samples_16k = pass->level.samples;
-  Result<std::unique_ptr<Session>> session = Session::Start(engine, options, ctx, config);
-  if (!session.ok()) return session.status();
-  for (size_t i = 0; i < samples.size(); i += kBlockSamples) {
-    WISP_RETURN_IF_ERROR((*session)->Push(samples.data() + i, std::min(kBlockSamples, samples.size() - i)));
-  }
-  return (*session)->Finish();
+  return TranscribeSecondPass(engine, pass->level, sample_rate, options, ctx,
+                              [&](const SampleSink& sink, const std::atomic<bool>* stop) -> Status {
+                                for (size_t i = 0; i < samples.size() && !IsSet(stop); i += kBlockSamples) {
+                                  sink(samples.data() + i, std::min(kBlockSamples, samples.size() - i));
+                                }
+                                return Status::Ok();
+                              });
 }
 
 }  // namespace wisp

@@ -192,8 +192,7 @@ Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoad
   return samples;
 }
 
-// The model's filters, or librosa's Slaney filterbank computed into *storage when there are none.
-static const float* FiltersOrSlaney(const float* filters, int n_mels, std::vector<float>* storage) {
+const float* FiltersOrSlaney(const float* filters, int n_mels, std::vector<float>* storage) {
   if (filters != nullptr) return filters;
   *storage = SlaneyMelFilterbank(kSampleRate, kNFft, n_mels);
   return storage->data();

@@ -67,6 +67,10 @@ Result<std::vector<float>> LoadAudio16k(const std::string& path, const AudioLoad
 Result<LogMelSpectrogram> ComputeLogMel(const std::function<Status(const SampleSink&)>& decode, const float* filters,
                                         int n_mels);
 
+// filters when not null, else librosa's Slaney filterbank for n_mels computed into *storage (as
+// openai-whisper computes it for a model without its own).
+const float* FiltersOrSlaney(const float* filters, int n_mels, std::vector<float>* storage);
+
 // The level (log10 max) of the padded spectrogram and the stream's length in 16-kHz samples.
 struct MelLevel {
   float log_max = -10.0f;
