@@ -116,7 +116,10 @@ const ModelBundle* GetModel(const std::string& name, bool q8_int8 = false) {
     return nullptr;
   }
   auto bundle = std::make_unique<ModelBundle>();
-  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(path, LoadOptions{.q8_0_int8_activations = q8_int8});
+  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(
+      path, LoadOptions{.q8_0_int8_activations = q8_int8,
+                        // Exact products unless the int8 drift is what is measured (auto would run bf16).
+                        .compute = q8_int8 ? ComputeType::kAuto : ComputeType::kF32});
   if (!loaded.ok()) {
     ADD_FAILURE() << loaded.status().message();
     return nullptr;

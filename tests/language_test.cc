@@ -102,7 +102,7 @@ const Bundle* GetModel(const std::string& name) {
     return nullptr;
   }
   auto b = std::make_unique<Bundle>();
-  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(path, LoadOptions{});
+  Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModel(path, LoadOptions{.compute = ComputeType::kF32});  // exact, as the golden
   if (!loaded.ok()) {
     ADD_FAILURE() << loaded.status().message();
     return nullptr;

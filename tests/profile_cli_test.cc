@@ -216,7 +216,7 @@ TEST_F(ProfileCliTest, BenchPrintsTheTable) {
   EXPECT_CONTAINS(r.out, "peak RSS");
   EXPECT_CONTAINS(r.out, "- FMA peak (");
   EXPECT_CONTAINS(r.out, "- read bandwidth (sum over 64 MB)");
-  EXPECT_CONTAINS(r.out, "- compute f32 (asked: auto)");
+  EXPECT_CONTAINS(r.out, "(asked: auto)");  // which type auto takes: BenchComputeType
 }
 
 // --compute: bf16 where the CPU has AVX512_BF16 (else f32 with the reason), int8 refused for a
@@ -226,9 +226,12 @@ TEST_F(ProfileCliTest, BenchComputeType) {
                             "0", "--bandwidth-mb", "64"});
   ASSERT_EQ(bf16.exit_code, 0) << bf16.err;
   EXPECT_CONTAINS(bf16.out, "(asked: bf16)");
-  if (bf16.out.find("- compute bf16 (asked: bf16)") == std::string::npos) {
-    EXPECT_CONTAINS(bf16.out, "- compute f32 (asked: bf16): compute bf16 needs AVX512_BF16");
-  }
+  const bool have_bf16 = bf16.out.find("- compute bf16 (asked: bf16)") != std::string::npos;
+  if (!have_bf16) EXPECT_CONTAINS(bf16.out, "- compute f32 (asked: bf16): compute bf16 needs AVX512_BF16");
+  // auto on a float model: bf16 where the CPU has it (within the drift budget), else exact f32.
+  RunResult automatic = RunWisp({"bench", "-m", model_, "--only", "encoder", "--reps", "1", "--warmup", "0"});
+  ASSERT_EQ(automatic.exit_code, 0) << automatic.err;
+  EXPECT_CONTAINS(automatic.out, have_bf16 ? "- compute bf16 (asked: auto)" : "- compute f32 (asked: auto)");
   RunResult int8 = RunWisp({"bench", "-m", model_, "--only", "encoder", "--compute", "int8", "--reps", "1"});
   EXPECT_NE(int8.exit_code, 0);
   EXPECT_CONTAINS(int8.err, "compute int8 needs a quantized model");

@@ -93,6 +93,7 @@ Shared& State() {
     s->speech_failure = MakeSpeech(WISP_MAKE_SPEECH);
     LoadOptions options;
     options.keep_f32_matrices = false;  // as the CLI loads
+    options.compute = ComputeType::kF32;  // exact: auto may choose bf16 (within its drift budget, not bit for bit)
     Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(model_dir, "", options);
     if (!engine.ok()) {
       s->failure = "cannot load " + model_dir + ": " + engine.status().message();

@@ -73,7 +73,7 @@ inline Models* SharedModels() {
       return g_models;
     }
   }
-  const wisp::LoadOptions load{.keep_f32_matrices = false};
+  const wisp::LoadOptions load{.keep_f32_matrices = false, .compute = wisp::ComputeType::kF32};  // exact
   auto en = wisp::WhisperEngine::Load(m.en_path, kRanks, load);
   auto multi = wisp::WhisperEngine::Load(m.multi_path, kData + "/multilingual.tiktoken", load);
   if (!en.ok() || !multi.ok()) {

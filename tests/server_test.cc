@@ -56,7 +56,7 @@ TEST_F(ServerTest, EveryResponseFormatEqualsTheLibraryAndTheCommandLine) {
   // `wisp transcribe -f txt,srt,vtt` writes the files the text formats must equal byte for byte.
   const std::string out = SharedModels()->dir + "/cli";
   const wisp_test::RunResult cli = wisp_test::RunWisp({"transcribe", "-m", SharedModels()->en_path, "--tokenizer-file",
-                                                       kRanks, "-f", "all", "-o", out, "-q", kJfk});
+                                                       kRanks, "--compute", "f32", "-f", "all", "-o", out, "-q", kJfk});
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   for (const auto& [format, ext, type] : {std::tuple{"text", "txt", "text/plain; charset=utf-8"},
                                           std::tuple{"srt", "srt", "text/plain; charset=utf-8"},

@@ -101,7 +101,7 @@ TEST_F(ServerTest, WordGranularityListsTheLibraryWords) {
 TEST_F(ServerTest, WordGranularityEqualsTheCommandLineJson) {
   const std::string out = SharedModels()->dir + "/cli-words";
   const wisp_test::RunResult cli =
-      wisp_test::RunWisp({"transcribe", "-m", SharedModels()->en_path, "--tokenizer-file", kRanks, "-f", "json",
+      wisp_test::RunWisp({"transcribe", "-m", SharedModels()->en_path, "--tokenizer-file", kRanks, "--compute", "f32", "-f", "json",
                           "--word_timestamps", "True", "-o", out, "-q", kJfk});
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   const Json file = Json::parse(Slurp(out + "/jfk.json"));

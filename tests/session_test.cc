@@ -56,6 +56,7 @@ Shared& State() {
     s->speech_failure = MakeSpeech(WISP_MAKE_SPEECH);
     LoadOptions options;
     options.keep_f32_matrices = false;
+    options.compute = ComputeType::kF32;  // exact: the cases compare with openai-whisper's tokens
     Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(dir, "", options);
     if (!engine.ok()) s->failure = "cannot load " + dir + ": " + engine.status().message();
     else s->engine = std::move(*engine);

@@ -57,6 +57,12 @@ def model(real_model_dir) -> wisp.Model:
 
 
 @pytest.fixture(scope="session")
+def exact_model(real_model_dir) -> wisp.Model:
+    """compute f32: openai-whisper's tokens bit for bit (the default, auto, may take bf16 within its drift budget)."""
+    return wisp.load_model(real_model_dir, threads=2, compute="f32")
+
+
+@pytest.fixture(scope="session")
 def cli() -> str:
     path = Path(os.environ.get("WISP_CLI", REPO / "build" / "bin" / "wisp"))
     if not path.exists():

@@ -42,7 +42,8 @@ def test_equals_cli_json(model, real_model_dir, jfk_path, cli, tmp_path):
     assert got == expected
 
 
-def test_equals_openai_whisper_golden(model, jfk_path):
+def test_equals_openai_whisper_golden(exact_model, jfk_path):
+    model = exact_model
     golden = json.loads(GOLDEN.read_text())
     jfk = next(f for f in golden["files"] if f["name"] == "jfk")
     opts = dict(golden["transcribe_options"])
@@ -187,7 +188,8 @@ S8_WORDS_NO_APPEND = [
     [".", 9.96, 10.34, 0.857121]]
 
 
-def test_punctuation_options_as_openai_whisper(model, speech_dir):
+def test_punctuation_options_as_openai_whisper(exact_model, speech_dir):
+    model = exact_model
     s8 = str(speech_dir / "s8.wav")
     r = model.transcribe(s8, temperature=0.0, word_timestamps=True, append_punctuations="")
     words = [w for s in r["segments"] for w in s["words"]]

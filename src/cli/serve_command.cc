@@ -38,6 +38,7 @@ const std::vector<OptionSpec>& ServeOptionSpecs() {
                             "else none)"},
       {"tokenizer-file", 0, "PATH", "tiktoken ranks file for every model (default: searched as by transcribe)"},
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights (as transcribe --q8-exact)"},
+      {"compute", 0, "TYPE", kComputeFlagHelp},
       {"models-dir", 0, "DIR", "model cache for names given to -m (default $WISP_MODELS_DIR, $XDG_CACHE_HOME/wisp "
                                "or ~/.cache/wisp)"},
       {"quiet", 'q', "", "no request log on stderr"},
@@ -191,6 +192,8 @@ int RunServeCommand(const std::vector<std::string>& argv) {
     config.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   }
 
+  Result<ComputeType> compute = ParseComputeFlag(*args);
+  if (!compute.ok()) return ReportError(kCommand, compute.status().message(), kExitUsage);
   server::ModelRegistry models;
   std::string listing, default_name;
   for (const std::string& arg : model_args) {
@@ -200,7 +203,7 @@ int RunServeCommand(const std::vector<std::string>& argv) {
     if (!path.ok()) return ReportError(kCommand, path.status().message(), kExitBadInput);
     Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(
         *path, tokenizer_file,
-        LoadOptions{.keep_f32_matrices = false, .q8_0_int8_activations = !args->Has("q8-exact")});
+        LoadOptions{.keep_f32_matrices = false, .q8_0_int8_activations = !args->Has("q8-exact"), .compute = *compute});
     if (!engine.ok()) return ReportError(kCommand, engine.status().message(), kExitBadInput);
     if ((*engine)->tokenizer_is_ggml_fallback()) {
       std::fprintf(stderr, "%s: warning: %s: %s\n", kCommand, spec->name.c_str(), (*engine)->tokenizer_source().c_str());

@@ -49,7 +49,9 @@ struct LoadOptions {
   // weights.
   bool q8_0_int8_activations = true;
   // The precision the matrix products compute in (ops/compute_type.h), whatever the stored type:
-  // kAuto keeps the choices above; kF32 is exact (the q8_0 widening kernels, as
+  // kAuto takes the fastest type within the drift budget (bind_weights.cc ResolveCompute): bf16
+  // for floating-point matrices where the CPU has AVX512_BF16, int8 for quantized ones per the
+  // flag above, else f32. Tests that compare with openai-whisper bit for bit ask for kF32, which is exact (the q8_0 widening kernels, as
   // q8_0_int8_activations = false); kBf16 packs every matrix into bf16 panels (quantized ones
   // dequantized first) and runs attention's products in bf16, falling back to kF32 with a
   // compute_note on CPUs without AVX512_BF16; kInt8 is the integer path, for quantized models only.

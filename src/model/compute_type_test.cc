@@ -120,11 +120,14 @@ TEST(ComputeType, Int8NeedsAQuantizedModelAndF32IsExact) {
   ASSERT_FALSE(int8_f16.ok());
   EXPECT_NE(int8_f16.status().message().find("compute int8 needs a quantized model"), std::string::npos)
       << int8_f16.status().message();
-  // auto keeps today's choice: f16 panels for f16, integer panels for q8_0 where VNNI exists.
+  // auto: bf16 panels for f16 where the CPU has AVX512_BF16 (within the drift budget), else the
+  // exact f16 panels; integer panels for q8_0 where VNNI exists.
   auto auto_f16 = LoadGgmlModel(f16, LoadOptions{.keep_f32_matrices = false});
   ASSERT_TRUE(auto_f16.ok());
-  EXPECT_EQ((*auto_f16)->weights.compute, ComputeType::kF32);
-  EXPECT_NE((*auto_f16)->weights.token_embedding.packed_f16, nullptr);
+  EXPECT_EQ((*auto_f16)->weights.compute, Bf16ProductsAvailable() ? ComputeType::kBf16 : ComputeType::kF32);
+  EXPECT_NE(Bf16ProductsAvailable() ? (*auto_f16)->weights.token_embedding.packed_bf16
+                                    : (*auto_f16)->weights.token_embedding.packed_f16,
+            nullptr);
   auto auto_q8 = LoadGgmlModel(q8, LoadOptions{.keep_f32_matrices = false});
   auto int8_q8 = LoadGgmlModel(q8, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kInt8});
   auto f32_q8 = LoadGgmlModel(q8, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kF32});
@@ -139,6 +142,22 @@ TEST(ComputeType, Int8NeedsAQuantizedModelAndF32IsExact) {
   EXPECT_EQ((*f32_q8)->weights.token_embedding.packed_q8_0_int, nullptr);
   std::remove(f16.c_str());
   std::remove(q8.c_str());
+}
+
+// auto runs q4_0 / q5_0 exactly: their integer path measured outside the drift budget on real
+// speech (real_weights_test's ComputeBudget); --compute int8 still gives it.
+TEST(ComputeType, AutoRunsQ4_0AndQ5_0Exactly) {
+  if (!std::ifstream(kHeader).good()) GTEST_SKIP() << "shared test data absent: " << kHeader << " not found";
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    const std::string path = WriteModel(type);
+    auto automatic = LoadGgmlModel(path, LoadOptions{.keep_f32_matrices = false});
+    auto int8 = LoadGgmlModel(path, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kInt8});
+    ASSERT_TRUE(automatic.ok() && int8.ok());
+    EXPECT_EQ((*automatic)->weights.compute, ComputeType::kF32) << GgmlTypeName(static_cast<int32_t>(type));
+    EXPECT_EQ((*automatic)->weights.token_embedding.packed_q8_0_int, nullptr) << GgmlTypeName(static_cast<int32_t>(type));
+    EXPECT_EQ((*int8)->weights.compute, Q8IntegerProductsAvailable() ? ComputeType::kInt8 : ComputeType::kF32);
+    std::remove(path.c_str());
+  }
 }
 
 }  // namespace

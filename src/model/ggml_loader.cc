@@ -387,7 +387,9 @@ Result<std::unique_ptr<LoadedModel>> LoadGgmlModelFromMemory(const uint8_t* data
   Result<TensorTable> table = ParseTable(data, size);
   if (!table.ok()) return table.status();
   table->data_outlives_load = false;
-  return BindTensorTable(std::move(*table), LoadOptions{});
+  // Exact products: nothing is borrowed from the buffer, so quantized matrices get no integer
+  // panels either, and the tests and fuzzers that load from memory compare with f32 references.
+  return BindTensorTable(std::move(*table), LoadOptions{.compute = ComputeType::kF32});
 }
 
 }  // namespace wisp

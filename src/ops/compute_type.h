@@ -13,7 +13,8 @@ enum class ComputeType {
   kBf16,  // weights packed to bf16 panels at load, activations rounded to bf16 per op input,
           // f32 accumulation (AVX-512 BF16; elsewhere f32, never an emulated slow path)
   kInt8,  // quantized models: int8 activations times the stored integer weights (AVX-512 VNNI)
-  kAuto,  // the stored type decides: int8 for quantized matrices where the CPU has VNNI, else f32
+  kAuto,  // the fastest type within the drift budget: bf16 for float matrices (AVX512_BF16), int8 for
+          // quantized ones (VNNI), else f32 (model/bind_weights.cc ResolveCompute)
 };
 
 inline const char* ComputeTypeName(ComputeType c) {

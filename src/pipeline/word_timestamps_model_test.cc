@@ -138,6 +138,7 @@ TEST(WordTimestampsModel, RealTinyEnMatchesOpenAiWhisperWithin20ms) {
 
   LoadOptions load;
   load.keep_f32_matrices = false;  // as the CLI loads
+  load.compute = ComputeType::kF32;  // exact, as the golden
   Result<std::unique_ptr<LoadedModel>> loaded = LoadModel(dir, load);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   LoadedModel& model = **loaded;
