@@ -218,8 +218,8 @@ TEST(GemmQ8Int, WithMinsMatchesDefinitionOnEveryIsa) {
 }
 
 // Every integer ISA bit-equal to the generic kernel across the shapes the Arm tiles find awkward:
-// rows around the tile heights (sdot 3, usmmla 2 x 3, odd counts pairing a row with itself) and
-// past a row block (96 / 192 rows, a thin rest joined), columns around the 8- and 16-column
+// rows around the tile heights (sdot 3, usmmla 2 x 2, odd counts pairing a row with itself) and
+// past a row block (96 / 128 rows, a thin rest joined), columns around the 8- and 16-column
 // sub-panels and the 32-column panel, jobs that start at a later panel or row, and q8_0 and
 // with-mins panels alike.
 TEST(GemmQ8Int, EveryIsaIsBitEqualToGenericOnAwkwardShapes) {
