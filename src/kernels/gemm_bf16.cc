@@ -234,6 +234,9 @@ void GemmBf16(Bf16Isa isa, const uint16_t* A, int64_t lda, const uint16_t* packe
   }
 #endif
 #if defined(__aarch64__)
+  // One row (a decoding step) wastes half of every bfmmla on a pair that repeats the row: bfdot
+  // takes fewer instructions there (docs/PERFORMANCE.md), with the same bits.
+  if (isa == Bf16Isa::kNeonBfmmla && m1 - m0 == 1) isa = Bf16Isa::kNeonBfdot;
   if (isa == Bf16Isa::kNeonBfdot) {
     return GemmBf16NeonDot(A, lda, packed, packed_k, K, bias, C, ldc, m0, m1, n0, n1, accumulate);
   }

@@ -231,8 +231,9 @@ TEST(GemmBf16, AddsThePairsOddProductFirst) {
 
 // Where the Arm kernels part from the oracle, pinned: pair 0 sets acc = 1, pair 1 adds 2^-24,
 // half an ulp of 1. Rounding to nearest even ties to 1 (the oracle); BFDotAdd's round to odd
-// gives 1 + 2^-23. Run under qemu this checks the emulated bfdot and bfmmla (and so the comment
-// in gemm_bf16_neon.cc) against the Arm ARM's rounding.
+// gives 1 + 2^-23. Run under qemu this checks the emulated bfdot (one row: both Arm ISAs run it;
+// ArmBfdotAndBfmmlaAreBitEqual ties bfmmla to it), and so gemm_bf16_neon.cc's comment, against
+// the Arm ARM's rounding.
 TEST(GemmBf16, ArmKernelsRoundTheBfdotStepToOdd) {
   Bf16Isa isas[4];
   const int n_isa = SupportedBf16Isas(isas, 4);

@@ -274,6 +274,10 @@ void GemmQ8Int(Q8IntIsa isa, const int8_t* qa, const float* sa, const int32_t* c
   }
 #endif
 #if defined(__aarch64__)
+  // One row (a decoding step) wastes half of every usmmla on a pair that repeats the row: sdot
+  // takes fewer instructions there (docs/PERFORMANCE.md), with the same bits.
+  static const bool dotprod = HasArmDotProd();
+  if (isa == Q8IntIsa::kNeonI8mm && m1 - m0 == 1 && dotprod) isa = Q8IntIsa::kNeonDot;
   if (isa == Q8IntIsa::kNeonDot) return GemmQ8IntNeonDot(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1, with_mins);
   if (isa == Q8IntIsa::kNeonI8mm) {
     return GemmQ8IntNeonI8mm(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1, with_mins);

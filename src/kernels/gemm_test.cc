@@ -55,15 +55,17 @@ TEST(Isa, ReportsTheIsasTheTestsCover) {
   }
   // Listed is not run: each listed integer kernel must be reached through GemmQ8Int (its file
   // counts its calls), since its bits equal the generic kernel's. (The bf16 ones give other bits
-  // than the oracle: GemmBf16.ArmKernelsRoundTheBfdotStepToOdd proves they ran.)
+  // than the oracle: GemmBf16.ArmKernelsRoundTheBfdotStepToOdd proves bfdot ran, and
+  // ArmBfdotAndBfmmlaAreBitEqual that bfmmla gives bfdot's bits, not the oracle's.)
   for (int t = 1; t < n_q8; ++t) {
-    const int8_t qa[32] = {1};
-    const float sa = 1.0f;
-    const int32_t ca = -128;
+    // Two rows: a single one goes to sdot on an i8mm CPU (GemmQ8Int's one-row rule).
+    const int8_t qa[64] = {1};
+    const float sa[2] = {1.0f, 1.0f};
+    const int32_t ca[2] = {-128, 0};
     std::vector<uint8_t> packed(PackedSizeQ8Int(32, 1));
-    float c = 0.0f;
+    float c[2] = {};
     const int64_t before = Q8IntKernelCalls(q8[t]);
-    GemmQ8Int(q8[t], qa, &sa, &ca, 32, packed.data(), 1, nullptr, &c, 1, 0, 1, 0, 1);
+    GemmQ8Int(q8[t], qa, sa, ca, 32, packed.data(), 1, nullptr, c, 1, 0, 2, 0, 1);
     EXPECT_EQ(Q8IntKernelCalls(q8[t]), before + 1) << Q8IntIsaName(q8[t]) << " listed but its kernel did not run";
   }
 #endif
