@@ -7,7 +7,7 @@
 // summed and rounded, then added to the running sum and rounded again, both roundings to ODD,
 // with subnormal inputs and results flushed to zero (FPCR.EBF = 0, the reset value). No
 // instruction order reproduces the oracle's; gemm_bf16_test.cc bounds the difference
-// (ArmKernelsStayWithinTheBfdotBound) and holds the two kernels bit-equal to each other: bfmmla
+// (ExpectWithinBfdotBound) and holds the two kernels bit-equal to each other: bfmmla
 // is, per output element, two BFDotAdd steps over consecutive pairs, the same sequence bfdot
 // runs, so both give the same bits for any data.
 #include <arm_neon.h>
