@@ -8,6 +8,10 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "kernels/gemm_packed.h"
 
@@ -19,6 +23,14 @@ void WidenHalfRowsAvx512(const uint8_t* W, int64_t ldw, int64_t rows, int64_t K,
 void GemmBf16Avx512(const uint16_t* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
                     const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                     bool accumulate);
+#endif
+#if defined(__aarch64__)
+void GemmBf16NeonDot(const uint16_t* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
+                     const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                     bool accumulate);
+void GemmBf16NeonMmla(const uint16_t* A, int64_t lda, const uint16_t* packed, int64_t packed_k, int64_t K,
+                      const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      bool accumulate);
 #endif
 
 namespace {
@@ -121,17 +133,35 @@ Bf16Isa DetectBf16Isa() {
 #if defined(__x86_64__)
   if (HasAvx512Bf16()) return Bf16Isa::kAvx512Bf16;
 #endif
+#if defined(__aarch64__)
+  // bfmmla over bfdot: fewer instructions per multiply-add (docs/PERFORMANCE.md), same bits.
+  if ((getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0) return Bf16Isa::kNeonBfmmla;
+#endif
   return Bf16Isa::kGeneric;
 }
 
-const char* Bf16IsaName(Bf16Isa isa) { return isa == Bf16Isa::kAvx512Bf16 ? "avx512bf16" : "generic"; }
+const char* Bf16IsaName(Bf16Isa isa) {
+  switch (isa) {
+    case Bf16Isa::kAvx512Bf16: return "avx512bf16";
+    case Bf16Isa::kNeonBfdot: return "neon-bfdot";
+    case Bf16Isa::kNeonBfmmla: return "neon-bfmmla";
+    case Bf16Isa::kGeneric: break;
+  }
+  return "generic";
+}
 
 int SupportedBf16Isas(Bf16Isa* out, int max) {
   int n = 0;
   if (n < max) out[n++] = Bf16Isa::kGeneric;
   if (DetectBf16Isa() == Bf16Isa::kAvx512Bf16 && n < max) out[n++] = Bf16Isa::kAvx512Bf16;
+  if (DetectBf16Isa() == Bf16Isa::kNeonBfmmla && n + 1 < max) {
+    out[n++] = Bf16Isa::kNeonBfdot;
+    out[n++] = Bf16Isa::kNeonBfmmla;
+  }
   return n;
 }
+
+bool Bf16IsaMatchesOracle(Bf16Isa isa) { return isa == Bf16Isa::kGeneric || isa == Bf16Isa::kAvx512Bf16; }
 
 size_t PackedSizeBf16(int64_t K, int64_t N) {
   return static_cast<size_t>((N + kNR - 1) / kNR * kNR * Bf16EvenK(K));
@@ -201,6 +231,17 @@ void GemmBf16(Bf16Isa isa, const uint16_t* A, int64_t lda, const uint16_t* packe
 #if defined(__x86_64__)
   if (isa == Bf16Isa::kAvx512Bf16) {
     return GemmBf16Avx512(A, lda, packed, packed_k, K, bias, C, ldc, m0, m1, n0, n1, accumulate);
+  }
+#endif
+#if defined(__aarch64__)
+  // One row (a decoding step) wastes half of every bfmmla on a pair that repeats the row: bfdot
+  // takes fewer instructions there (docs/PERFORMANCE.md), with the same bits.
+  if (isa == Bf16Isa::kNeonBfmmla && m1 - m0 == 1) isa = Bf16Isa::kNeonBfdot;
+  if (isa == Bf16Isa::kNeonBfdot) {
+    return GemmBf16NeonDot(A, lda, packed, packed_k, K, bias, C, ldc, m0, m1, n0, n1, accumulate);
+  }
+  if (isa == Bf16Isa::kNeonBfmmla) {
+    return GemmBf16NeonMmla(A, lda, packed, packed_k, K, bias, C, ldc, m0, m1, n0, n1, accumulate);
   }
 #endif
   (void)isa;

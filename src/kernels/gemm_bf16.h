@@ -24,13 +24,20 @@
 
 namespace wisp::kernels {
 
-enum class Bf16Isa { kGeneric, kAvx512Bf16 };
+// kNeonBfdot / kNeonBfmmla: Arm FEAT_BF16 (bfdot, 8 multiply-adds per instruction; bfmmla, 16).
+// The Arm instructions round differently (gemm_bf16_neon.cc): their results are within a stated
+// bound of the oracle's, not bit-equal, and bit-equal to each other.
+enum class Bf16Isa { kGeneric, kAvx512Bf16, kNeonBfdot, kNeonBfmmla };
 
-// kAvx512Bf16 where the CPU has AVX512_BF16 (and the OS saves zmm state); kGeneric otherwise,
-// which callers must not use for speed (a portable oracle, not a fast path).
+// kAvx512Bf16 where the CPU has AVX512_BF16 (and the OS saves zmm state), kNeonBfmmla where
+// getauxval reports HWCAP2_BF16; kGeneric otherwise, which callers must not use for speed (a
+// portable oracle, not a fast path).
 Bf16Isa DetectBf16Isa();
 const char* Bf16IsaName(Bf16Isa isa);
+// kGeneric first, then every fast ISA this CPU runs, the dispatched one last (tests cover all).
 int SupportedBf16Isas(Bf16Isa* out, int max);
+// Whether isa's GEMM gives the generic oracle's bits (all but the Arm ones).
+bool Bf16IsaMatchesOracle(Bf16Isa isa);
 
 constexpr int kBf16PanelWidth = 32;  // columns per panel, on every ISA (one layout)
 

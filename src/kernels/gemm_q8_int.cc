@@ -1,11 +1,17 @@
 #include "kernels/gemm_q8_int.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 #include "kernels/gemm_packed.h"
@@ -17,6 +23,15 @@ void QuantizeRowsQ8Avx512(const float* A, int64_t lda, int64_t M, int64_t K, int
 void GemmQ8IntAvx512Vnni(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
                          int64_t N, const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
                          int64_t n1, bool with_mins);
+#endif
+#if defined(__aarch64__)
+void GemmQ8IntNeonDot(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
+                      const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      bool with_mins);
+void GemmQ8IntNeonI8mm(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* packed,
+                       const float* bias, float* C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                       bool with_mins);
+extern std::atomic<int64_t> g_q8_int_neon_dot_calls, g_q8_int_neon_i8mm_calls;
 #endif
 
 namespace {
@@ -33,6 +48,47 @@ bool HasAvx512Vnni() {
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
   return ((ecx >> 11) & 1u) != 0 && ((ebx >> 30) & 1u) != 0;
 }
+#endif
+
+#if defined(__aarch64__)
+// The kernel files' features, as the kernel reports them to user space (HWCAP_ASIMDDP: sdot;
+// HWCAP2_I8MM: usmmla). qemu-user reports its -cpu model's features the same way.
+bool HasArmDotProd() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+bool HasArmI8mm() { return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0; }
+
+// The generic quantizer in NEON, bit-equal: the same product a * (127 / amax), and fcvtns
+// rounds to nearest even as nearbyint does under the default rounding mode.
+void QuantizeRowsNeon(const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa, int32_t* ca) {
+  const int64_t nb = K / 32;
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* a = A + m * lda + b * 32;
+      float32x4_t x[8];
+      float32x4_t mx = vdupq_n_f32(0.0f);
+      for (int v = 0; v < 8; ++v) {
+        x[v] = vld1q_f32(a + 4 * v);
+        mx = vmaxq_f32(mx, vabsq_f32(x[v]));
+      }
+      const float amax = vmaxvq_f32(mx);
+      const float32x4_t inv = vdupq_n_f32(amax > 0.0f ? 127.0f / amax : 0.0f);
+      int32x4_t q[8];
+      int32x4_t sum = vdupq_n_s32(0);
+      for (int v = 0; v < 8; ++v) {
+        q[v] = vcvtnq_s32_f32(vmulq_f32(x[v], inv));
+        sum = vaddq_s32(sum, q[v]);
+      }
+      int8_t* out = qa + m * K + b * 32;
+      for (int h = 0; h < 2; ++h) {
+        const int16x8_t lo = vcombine_s16(vmovn_s32(q[4 * h]), vmovn_s32(q[4 * h + 1]));
+        const int16x8_t hi = vcombine_s16(vmovn_s32(q[4 * h + 2]), vmovn_s32(q[4 * h + 3]));
+        vst1q_s8(out + 16 * h, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));
+      }
+      sa[m * nb + b] = amax / 127.0f;
+      ca[m * nb + b] = -128 * vaddvq_s32(sum);
+    }
+  }
+}
+
 #endif
 
 void QuantizeRowsGeneric(const float* A, int64_t lda, int64_t M, int64_t K, int8_t* qa, float* sa, int32_t* ca) {
@@ -102,16 +158,41 @@ Q8IntIsa DetectQ8IntIsa() {
 #if defined(__x86_64__)
   if (HasAvx512Vnni()) return Q8IntIsa::kAvx512Vnni;
 #endif
+#if defined(__aarch64__)
+  if (HasArmI8mm()) return Q8IntIsa::kNeonI8mm;
+  if (HasArmDotProd()) return Q8IntIsa::kNeonDot;
+#endif
   return Q8IntIsa::kGeneric;
 }
 
-const char* Q8IntIsaName(Q8IntIsa isa) { return isa == Q8IntIsa::kAvx512Vnni ? "avx512vnni" : "generic"; }
+const char* Q8IntIsaName(Q8IntIsa isa) {
+  switch (isa) {
+    case Q8IntIsa::kAvx512Vnni: return "avx512vnni";
+    case Q8IntIsa::kNeonDot: return "neon-sdot";
+    case Q8IntIsa::kNeonI8mm: return "neon-i8mm";
+    case Q8IntIsa::kGeneric: break;
+  }
+  return "generic";
+}
 
 int SupportedQ8IntIsas(Q8IntIsa* out, int max) {
   int n = 0;
   if (n < max) out[n++] = Q8IntIsa::kGeneric;
   if (DetectQ8IntIsa() == Q8IntIsa::kAvx512Vnni && n < max) out[n++] = Q8IntIsa::kAvx512Vnni;
+#if defined(__aarch64__)
+  if (HasArmDotProd() && n < max) out[n++] = Q8IntIsa::kNeonDot;
+  if (HasArmI8mm() && n < max) out[n++] = Q8IntIsa::kNeonI8mm;
+#endif
   return n;
+}
+
+int64_t Q8IntKernelCalls(Q8IntIsa isa) {
+#if defined(__aarch64__)
+  if (isa == Q8IntIsa::kNeonDot) return g_q8_int_neon_dot_calls.load(std::memory_order_relaxed);
+  if (isa == Q8IntIsa::kNeonI8mm) return g_q8_int_neon_i8mm_calls.load(std::memory_order_relaxed);
+#endif
+  (void)isa;
+  return 0;
 }
 
 size_t PackedSizeQ8Int(int64_t K, int64_t N, bool with_mins) {
@@ -177,6 +258,9 @@ void QuantizeRowsQ8(Q8IntIsa isa, const float* A, int64_t lda, int64_t M, int64_
 #if defined(__x86_64__)
   if (isa == Q8IntIsa::kAvx512Vnni) return QuantizeRowsQ8Avx512(A, lda, M, K, qa, sa, ca);
 #endif
+#if defined(__aarch64__)
+  if (isa != Q8IntIsa::kGeneric) return QuantizeRowsNeon(A, lda, M, K, qa, sa, ca);
+#endif
   (void)isa;
   QuantizeRowsGeneric(A, lda, M, K, qa, sa, ca);
 }
@@ -187,6 +271,16 @@ void GemmQ8Int(Q8IntIsa isa, const int8_t* qa, const float* sa, const int32_t* c
 #if defined(__x86_64__)
   if (isa == Q8IntIsa::kAvx512Vnni) {
     return GemmQ8IntAvx512Vnni(qa, sa, ca, K, packed, N, bias, C, ldc, m0, m1, n0, n1, with_mins);
+  }
+#endif
+#if defined(__aarch64__)
+  // One row (a decoding step) wastes half of every usmmla on a pair that repeats the row: sdot
+  // takes fewer instructions there (docs/PERFORMANCE.md), with the same bits.
+  static const bool dotprod = HasArmDotProd();
+  if (isa == Q8IntIsa::kNeonI8mm && m1 - m0 == 1 && dotprod) isa = Q8IntIsa::kNeonDot;
+  if (isa == Q8IntIsa::kNeonDot) return GemmQ8IntNeonDot(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1, with_mins);
+  if (isa == Q8IntIsa::kNeonI8mm) {
+    return GemmQ8IntNeonI8mm(qa, sa, ca, K, packed, bias, C, ldc, m0, m1, n0, n1, with_mins);
   }
 #endif
   (void)isa;

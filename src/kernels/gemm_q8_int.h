@@ -18,13 +18,20 @@
 
 namespace wisp::kernels {
 
-enum class Q8IntIsa { kGeneric, kAvx512Vnni };
+// kNeonDot: Arm FEAT_DotProd (sdot, 16 multiply-adds per instruction); kNeonI8mm: Arm
+// FEAT_I8MM (usmmla, 32). Same packed layout and the same bits on every ISA.
+enum class Q8IntIsa { kGeneric, kAvx512Vnni, kNeonDot, kNeonI8mm };
 
 // The best integer-product ISA of this CPU; kGeneric means no fast integer path (callers then
 // keep to the widening kernels of gemm_q8.h, which are faster than the portable integer loop).
+// On aarch64 by getauxval: i8mm before dotprod (fewer instructions per block, docs/PERFORMANCE.md).
 Q8IntIsa DetectQ8IntIsa();
 const char* Q8IntIsaName(Q8IntIsa isa);
+// kGeneric first, then every fast ISA this CPU runs, the dispatched one last (tests cover all).
 int SupportedQ8IntIsas(Q8IntIsa* out, int max);
+// Calls that reached isa's own kernel file (counted by the Arm kernels; 0 for the others): the
+// Arm kernels' bits equal the oracle's, so this is how a test tells that the fast one ran.
+int64_t Q8IntKernelCalls(Q8IntIsa isa);
 
 constexpr int kQ8IntPanelWidth = 32;  // columns per panel, on every ISA (one layout)
 constexpr int64_t kQ8IntScaleBytes = kQ8IntPanelWidth * 4;  // a block's f32 scales (or mins)

@@ -43,6 +43,17 @@ Q8Weights RandomQ8Weights(int N, int K, std::mt19937* rng) {
   return w;
 }
 
+struct QuantizedRows {
+  std::vector<int8_t> q;
+  std::vector<float> s;
+  std::vector<int32_t> c;
+};
+QuantizedRows Quantize(Q8IntIsa isa, const std::vector<float>& A, int lda, int M, int K) {
+  QuantizedRows r{std::vector<int8_t>(M * K), std::vector<float>(M * (K / 32)), std::vector<int32_t>(M * (K / 32))};
+  QuantizeRowsQ8(isa, A.data(), lda, M, K, r.q.data(), r.s.data(), r.c.data());
+  return r;
+}
+
 TEST(GemmQ8Int, PackUnpackRoundTripsGgmlDequantization) {
   std::mt19937 rng(3);
   const int N = 45, K = 96;
@@ -57,8 +68,8 @@ TEST(GemmQ8Int, PackUnpackRoundTripsGgmlDequantization) {
 }
 
 TEST(GemmQ8Int, QuantizationIsSymmetricPerBlockOnEveryIsa) {
-  Q8IntIsa isas[2];
-  const int n_isa = SupportedQ8IntIsas(isas, 2);
+  Q8IntIsa isas[4];
+  const int n_isa = SupportedQ8IntIsas(isas, 4);
   std::mt19937 rng(5);
   std::normal_distribution<float> dist(0.f, 2.f);
   const int M = 5, K = 128, lda = 131, nb = K / 32;
@@ -84,19 +95,16 @@ TEST(GemmQ8Int, QuantizationIsSymmetricPerBlockOnEveryIsa) {
   }
   EXPECT_EQ(s0[1 * nb + 1], 0.0f);
   for (int t = 0; t < n_isa; ++t) {
-    std::vector<int8_t> q(M * K);
-    std::vector<float> s(M * nb);
-    std::vector<int32_t> c(M * nb);
-    QuantizeRowsQ8(isas[t], A.data(), lda, M, K, q.data(), s.data(), c.data());
-    EXPECT_EQ(q, q0) << Q8IntIsaName(isas[t]);
-    EXPECT_EQ(s, s0) << Q8IntIsaName(isas[t]);
-    EXPECT_EQ(c, c0) << Q8IntIsaName(isas[t]);
+    const QuantizedRows r = Quantize(isas[t], A, lda, M, K);
+    EXPECT_EQ(r.q, q0) << Q8IntIsaName(isas[t]);
+    EXPECT_EQ(r.s, s0) << Q8IntIsaName(isas[t]);
+    EXPECT_EQ(r.c, c0) << Q8IntIsaName(isas[t]);
   }
 }
 
 TEST(GemmQ8Int, MatchesDefinitionAndStatedDriftOnEveryIsa) {
-  Q8IntIsa isas[2];
-  const int n_isa = SupportedQ8IntIsas(isas, 2);
+  Q8IntIsa isas[4];
+  const int n_isa = SupportedQ8IntIsas(isas, 4);
   std::mt19937 rng(21);
   std::normal_distribution<float> adist(0.f, 1.f);
   for (auto [M, K, N] : std::vector<std::array<int, 3>>{{1, 32, 1}, {1, 384, 70}, {11, 64, 33}, {23, 1536, 40},
@@ -151,8 +159,8 @@ TEST(GemmQ8Int, MatchesDefinitionAndStatedDriftOnEveryIsa) {
 // Panels with mins (ggml q4_1 / q5_1: w = q * d + m, q in 0..31): unpacked as ggml dequantizes,
 // bit-equal across ISAs, equal to the definition on the quantized activations.
 TEST(GemmQ8Int, WithMinsMatchesDefinitionOnEveryIsa) {
-  Q8IntIsa isas[2];
-  const int n_isa = SupportedQ8IntIsas(isas, 2);
+  Q8IntIsa isas[4];
+  const int n_isa = SupportedQ8IntIsas(isas, 4);
   std::mt19937 rng(8);
   std::uniform_int_distribution<int> qdist(0, 31);
   std::uniform_real_distribution<float> ddist(1e-3f, 2e-2f), mdist(-0.3f, 0.0f);
@@ -207,6 +215,80 @@ TEST(GemmQ8Int, WithMinsMatchesDefinitionOnEveryIsa) {
       EXPECT_EQ(C, generic) << Q8IntIsaName(isas[t]) << " M=" << M << " K=" << K << " N=" << N;
     }
   }
+}
+
+// Every integer ISA bit-equal to the generic kernel across the shapes the Arm tiles find awkward:
+// rows around the tile heights (sdot 3, usmmla 2 x 2, odd counts pairing a row with itself) and
+// past a row block (96 / 128 rows, a thin rest joined), columns around the 8- and 16-column
+// sub-panels and the 32-column panel, jobs that start at a later panel or row, and q8_0 and
+// with-mins panels alike.
+TEST(GemmQ8Int, EveryIsaIsBitEqualToGenericOnAwkwardShapes) {
+  Q8IntIsa isas[4];
+  const int n_isa = SupportedQ8IntIsas(isas, 4);
+  std::mt19937 rng(77);
+  std::normal_distribution<float> adist(0.f, 1.f);
+  std::uniform_int_distribution<int> qdist(-128, 127);
+  std::uniform_real_distribution<float> sdist(-2e-2f, 2e-2f);
+  struct Shape {
+    int M, K, N, m0, n0;
+  };
+  int checked = 0;
+  for (const Shape& sh : std::vector<Shape>{{1, 32, 1, 0, 0},   {2, 32, 7, 0, 0},    {3, 64, 8, 1, 0},
+                                            {4, 32, 9, 0, 0},   {5, 96, 15, 2, 0},   {6, 64, 16, 0, 0},
+                                            {7, 32, 17, 3, 0},  {13, 96, 31, 0, 0},  {8, 64, 47, 0, 32},
+                                            {11, 160, 70, 5, 32}, {200, 64, 40, 0, 0}, {150, 96, 24, 1, 0}}) {
+    for (bool mins : {false, true}) {
+      const int M = sh.M, K = sh.K, N = sh.N, nb = K / 32;
+      // Random panels straight from random bytes: every integer value and both scale signs.
+      std::vector<uint8_t> blocks(static_cast<size_t>(N) * nb * kQ8MinBlockBytes);
+      for (size_t i = 0; i < blocks.size(); i += kQ8MinBlockBytes) {
+        const float d = sdist(rng), m = sdist(rng);
+        std::memcpy(&blocks[i], &d, 4);
+        std::memcpy(&blocks[i + 4], &m, 4);
+        for (int k = 0; k < 32; ++k) blocks[i + 8 + k] = static_cast<uint8_t>(qdist(rng));
+      }
+      std::vector<uint8_t> packed(PackedSizeQ8Int(K, N, mins));
+      if (mins) {
+        PackQ8MinInt(blocks.data(), N, K, packed.data());
+      } else {
+        std::vector<uint8_t> q8(static_cast<size_t>(N) * nb * 34);  // the same integers as q8_0 blocks
+        for (int i = 0; i < N * nb; ++i) {
+          float d;
+          std::memcpy(&d, &blocks[size_t(i) * kQ8MinBlockBytes], 4);
+          const uint16_t h = FloatToHalf(d);
+          std::memcpy(&q8[size_t(i) * 34], &h, 2);
+          std::memcpy(&q8[size_t(i) * 34 + 2], &blocks[size_t(i) * kQ8MinBlockBytes + 8], 32);
+        }
+        PackQ8_0Int(q8.data(), N, K, packed.data());
+      }
+      std::vector<float> A(M * K), bias(N);
+      for (auto& v : A) v = adist(rng);
+      for (auto& v : bias) v = adist(rng);
+      const QuantizedRows g = Quantize(Q8IntIsa::kGeneric, A, K, M, K);
+      const int ldc = N + 1;
+      std::vector<float> generic(M * ldc, -7.f);
+      GemmQ8Int(Q8IntIsa::kGeneric, g.q.data(), g.s.data(), g.c.data(), K, packed.data(), N, bias.data(),
+                generic.data(), ldc, sh.m0, M, sh.n0, N, mins);
+      for (int t = 0; t < n_isa; ++t) {
+        const QuantizedRows r = Quantize(isas[t], A, K, M, K);  // bit-equal (QuantizationIsSymmetric...)
+        std::vector<float> C(M * ldc, -7.f);
+        GemmQ8Int(isas[t], r.q.data(), r.s.data(), r.c.data(), K, packed.data(), N, bias.data(), C.data(), ldc,
+                  sh.m0, M, sh.n0, N, mins);
+        EXPECT_EQ(C, generic) << Q8IntIsaName(isas[t]) << " M=" << M << " K=" << K << " N=" << N
+                              << " m0=" << sh.m0 << " n0=" << sh.n0 << " mins=" << mins;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 24 * n_isa);
+}
+
+TEST(GemmQ8Int, IsaListStartsWithTheOracleAndEndsWithTheDispatched) {
+  Q8IntIsa isas[4];
+  const int n = SupportedQ8IntIsas(isas, 4);
+  ASSERT_GE(n, 1);
+  EXPECT_EQ(isas[0], Q8IntIsa::kGeneric);
+  EXPECT_EQ(isas[n - 1], DetectQ8IntIsa());
 }
 
 }  // namespace

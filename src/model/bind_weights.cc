@@ -155,7 +155,7 @@ Result<ComputeType> ResolveCompute(const LoadOptions& options, bool quantized, b
       return ComputeType::kF32;
     case ComputeType::kBf16:
       if (Bf16ProductsAvailable()) return ComputeType::kBf16;
-      *note = "compute bf16 needs AVX512_BF16, which this CPU lacks: running f32 (exact)";
+      *note = "compute bf16 needs AVX512_BF16 (x86) or BF16 (Arm), which this CPU lacks: running f32 (exact)";
       return ComputeType::kF32;
     case ComputeType::kInt8:
       if (!quantized) {
@@ -163,7 +163,8 @@ Result<ComputeType> ResolveCompute(const LoadOptions& options, bool quantized, b
                            "stores its matrices in floating point: use compute f32, bf16 or auto");
       }
       if (vnni) return ComputeType::kInt8;
-      *note = "compute int8 needs AVX-512 VNNI, which this CPU lacks: running the exact f32 widening kernels";
+      *note = "compute int8 needs AVX-512 VNNI (x86) or dotprod (Arm), which this CPU lacks: running the exact f32 "
+              "widening kernels";
       return ComputeType::kF32;
   }
   return ComputeType::kF32;

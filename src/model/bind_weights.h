@@ -54,7 +54,7 @@ struct LoadOptions {
   // flag above, else f32. Tests that compare with openai-whisper bit for bit ask for kF32, which is exact (the q8_0 widening kernels, as
   // q8_0_int8_activations = false); kBf16 packs every matrix into bf16 panels (quantized ones
   // dequantized first) and runs attention's products in bf16, falling back to kF32 with a
-  // compute_note on CPUs without AVX512_BF16; kInt8 is the integer path, for quantized models only.
+  // compute_note on CPUs without AVX512_BF16 (or Arm BF16); kInt8 is the integer path, for quantized models only.
   ComputeType compute = ComputeType::kAuto;
 };
 

@@ -8,9 +8,9 @@
 //   and the output a weighted sum of the V rows.
 // - K/V fixed across calls (cross-attention within a window): packed once (PrepareKv), then
 //   every step runs the packed kernels, whatever its number of queries.
-// With bf16 (compute type bf16, AVX512_BF16), the packed paths hold K^T and V in bf16 panels and
-// round Q and the unnormalised probabilities to bf16 before each product (vdpbf16ps, f32
-// accumulation); scale, mask, softmax and the division by the row sums stay f32. The few-query
+// With bf16 (compute type bf16, AVX512_BF16 or Arm BF16), the packed paths hold K^T and V in bf16 panels and
+// round Q and the unnormalised probabilities to bf16 before each product (vdpbf16ps or bfmmla,
+// f32 accumulation); scale, mask, softmax and the division by the row sums stay f32. The few-query
 // path over a changing cache stays f32: its products are dot products, not panel GEMMs.
 #include <algorithm>
 #include <cmath>

@@ -20,7 +20,8 @@ struct OpContext {
   ThreadPool* pool = nullptr;      // may be null: single-threaded
   Profiler* profiler = nullptr;    // null: not profiling
   Backend backend = Backend::kFast;
-  // Attention's two products (QK^T and PV) in bf16 when kBf16 and the CPU has AVX512_BF16, else
+  // Attention's two products (QK^T and PV) in bf16 when kBf16 and the CPU has AVX512_BF16 (or Arm
+  // BF16), else
   // f32; the model sets it from the weights' compute type (Linear follows its weight's panels).
   ComputeType compute = ComputeType::kF32;
 };
@@ -61,14 +62,15 @@ PanelVector<uint16_t> PackLinearWeightHalf(const uint8_t* W, int64_t N, int64_t 
 // From ggml q8_0 blocks (N rows of K/32 blocks of 34 bytes); K a multiple of 32.
 PanelVector<uint8_t> PackLinearWeightQ8_0(const uint8_t* blocks, int64_t N, int64_t K);
 // The integer-product panels (PackedWeightView::q8_0_int), if this CPU has a fast integer
-// dot-product instruction (AVX-512 VNNI); empty otherwise (use PackLinearWeightQ8_0).
+// dot-product instruction (AVX-512 VNNI; Arm sdot or usmmla); empty otherwise (use
+// PackLinearWeightQ8_0).
 bool Q8IntegerProductsAvailable();
 PanelVector<uint8_t> PackLinearWeightQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K);
 // From blocks of 40 bytes (f32 d, f32 m, 32 int8 q: w = q * d + m), as model/ggml_types makes
 // them of q4_1 / q5_1; empty without a fast integer path.
 PanelVector<uint8_t> PackLinearWeightQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K);
 // bf16 panels (PackedWeightView::bf16) from f32, or from a model file's f16 bytes; empty when the
-// CPU has no AVX512_BF16 (the portable bf16 kernel is a test oracle, slower than f32).
+// CPU has no AVX512_BF16 nor Arm BF16 (the portable bf16 kernel is a test oracle, slower than f32).
 bool Bf16ProductsAvailable();
 PanelVector<uint16_t> PackLinearWeightBf16(const float* W, int64_t N, int64_t K);
 PanelVector<uint16_t> PackLinearWeightHalfBf16(const uint8_t* W, int64_t N, int64_t K);

@@ -4,7 +4,7 @@
 //   products (Linear, conv1d): NMSE < 3e-5 (measured ~5e-6 on Gaussian data: two roundings of
 //   ~2^-9 relative each, averaged over K terms);
 //   attention: NMSE < 1e-4 (scores, probabilities and V each rounded once; measured ~1e-5).
-// Without AVX512_BF16 the same calls must run the exact f32 path (no emulated bf16).
+// Without AVX512_BF16 (or Arm BF16) the same calls must run the exact f32 path (no emulated bf16).
 #include <gtest/gtest.h>
 
 #include <array>
