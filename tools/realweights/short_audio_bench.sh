@@ -6,7 +6,7 @@
 #
 #   short_audio_bench.sh            environment: W (default build/bin/wisp), MODEL (default:
 #                                   scripts/fetch-real-model.sh), T threads (2), R rounds (3),
-#                                   K repetitions per bench (5), SECONDS ("30 2 4 6 10 20")
+#                                   K repetitions per bench (5), CLIPS ("30 2 4 6 10 20": seconds)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 W=${W:-$root/build/bin/wisp}
@@ -14,11 +14,11 @@ MODEL=${MODEL:-$("$root/scripts/fetch-real-model.sh")}
 T=${T:-2}
 R=${R:-3}
 K=${K:-5}
-SECONDS_LIST=${SECONDS:-30 2 4 6 10 20}
+CLIPS=${CLIPS:-30 2 4 6 10 20}
 echo "load before: $(cat /proc/loadavg)"
 declare -A all ctx
 for round in $(seq "$R"); do
-  for s in $SECONDS_LIST; do
+  for s in $CLIPS; do
     line=$("$W" bench -m "$MODEL" --only encoder -t "$T" -r "$K" --audio-seconds "$s" | grep '^| encoder,')
     ms=$(echo "$line" | awk -F'|' '{gsub(/ /, "", $3); print $3}')
     what=$(echo "$line" | awk -F'|' '{sub(/^ encoder, /, "", $2); sub(/ +$/, "", $2); print $2}')
@@ -32,7 +32,7 @@ full=$(echo ${all[30]} | tr ' ' '\n' | sort -g | awk '{v[NR]=$1} END {print v[in
 echo
 echo "| clip | encoder context | median ms (rounds) | full / short |"
 echo "|---|---|---:|---:|"
-for s in $SECONDS_LIST; do
+for s in $CLIPS; do
   med=$(echo ${all[$s]} | tr ' ' '\n' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
   echo "| $s s | ${ctx[$s]} | $med (${all[$s]# }) | $(awk -v f="$full" -v m="$med" 'BEGIN {printf "%.2f", f / m}') |"
 done
