@@ -97,6 +97,8 @@ struct TranscribeOptions {
   // ends before 30 s (a short file, the last window) runs the encoder and cross-attention on
   // ShortAudioContext positions instead of 1500, a cost proportional to the audio's length.
   // Output may differ from the full window's; docs/PERFORMANCE.md measures how often it does.
+  // Language detection still reads the full first window (it is one pass, and its choice of
+  // language changes every later window).
   bool short_audio = false;
   ShortAudioRule short_audio_rule;
 
