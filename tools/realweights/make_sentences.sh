@@ -13,23 +13,7 @@
 # text; empty for z01, z02) and SHA256SUMS. The same conventions as make_speech.sh: sox -R (fixed
 # seeds) -D (no dither), volume 0.7, and 0.3 s of silence before and after each sentence (a
 # recording rarely starts exactly on the first word).
-set -euo pipefail
-if [ $# -ne 1 ]; then
-  echo "usage: $0 OUTDIR" >&2
-  exit 2
-fi
-for tool in espeak-ng sox; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "make_sentences.sh: $tool is required (apt-get install espeak-ng sox)" >&2
-    exit 2
-  fi
-done
-out=$1
-mkdir -p "$out"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wisp-sentences.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-SOX=(sox -R -D -V1)
+source "$(dirname "$0")/speech_common.sh" "$@"
 
 tsv="$tmp/sentences.tsv"
 : > "$tsv"
