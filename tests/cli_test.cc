@@ -444,6 +444,9 @@ TEST_F(CliDecodingTest, RefusalsExitOneWithTheSharedMessages) {
       {{"--clip_timestamps", "0,x"}, "clip_timestamps: 'x' is not a number of seconds >= 0"},
       {{"--suppress_tokens", "1,a"}, "suppress_tokens: 'a' is not a token id"},
       {{"--word_timestamps=maybe"}, "option --word_timestamps takes no value"},
+      {{"--short-audio", "--short-audio-rule", "200,64"}, "short_audio_rule: expected MARGIN,GRANULARITY,MIN_CTX,TAIL"},
+      {{"--short-audio-rule", "200,0,256,128"}, "short_audio_rule: granularity '0' is not a whole number in [1, 100000]"},
+      {{"--short-audio=yes"}, "option --short-audio takes no value"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"transcribe", "-m", model, "a.wav"};

@@ -80,16 +80,12 @@ Shared& State() {
       return s;
     }
     s->golden = *g;
-    const std::string model_dir = RealModelDir();
-    if (model_dir.empty() || !fs::exists(model_dir + "/model.bin")) {
-      (OnCi() ? s->failure : s->skip) = "no real model at '" + model_dir + "': run scripts/fetch-real-model.sh";
-      return s;
-    }
-    const std::string want = s->golden["model"]["model_bin_sha256"].AsString();
-    if (const std::string got = FileSha256(model_dir + "/model.bin"); got != want) {
-      s->failure = model_dir + "/model.bin has SHA-256 " + got + ", the golden was made from " + want;
-      return s;
-    }
+    const RealModelCheck model = CheckRealModel(s->golden["model"]["model_bin_sha256"].AsString(),
+                                                "tools/realweights/make_decoding_golden.py");
+    s->skip = model.skip;
+    s->failure = model.failure;
+    if (model.dir.empty()) return s;
+    const std::string& model_dir = model.dir;
     s->speech_failure = MakeSpeech(WISP_MAKE_SPEECH);
     LoadOptions options;
     options.keep_f32_matrices = false;  // as the CLI loads

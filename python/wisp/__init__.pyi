@@ -58,6 +58,7 @@ class Model:
         hallucination_silence_threshold: Optional[float] = ...,
         seed: int = ...,
         language_candidates: Optional[Sequence[str]] = ...,
+        short_audio: bool = ...,
         **ignored: Any,
     ) -> dict[str, Any]: ...
     def transcribe_segments(self, audio: Audio, *, sample_rate: Optional[float] = ...,

@@ -96,6 +96,10 @@ typedef struct wisp_params {
   /* NULL, or a token from wisp_cancel_new: once wisp_cancel_set is called on it (from any thread),
      the transcription stops before its next window or audio block with WISP_ERROR_CANCELLED. */
   wisp_cancel* cancel;
+  /* Non-zero: a window holding less than 30 s of audio (a short file, the last window) is encoded
+     on fewer positions, in proportion to its audio: faster, but the text may differ slightly from
+     the full window's (docs/PERFORMANCE.md, "Short-audio encoder"). Default 0. */
+  int short_audio;
 } wisp_params;
 
 /* Defaults equal to openai-whisper's transcribe(): the temperature fallback with best_of 5. */

@@ -90,6 +90,7 @@ Result<wisp::TranscribeOptions> OptionsFromParams(const wisp_params& p, const wi
   o.without_timestamps = p.without_timestamps != 0;
   o.condition_on_previous_text = p.condition_on_previous_text != 0;
   o.carry_initial_prompt = p.carry_initial_prompt != 0;
+  o.short_audio = p.short_audio != 0;
   if (p.initial_prompt != nullptr) o.initial_prompt = p.initial_prompt;
   o.best_of = p.best_of != 0 ? std::optional<int>(p.best_of) : std::nullopt;
   o.beam_size = p.beam_size != 0 ? std::optional<int>(p.beam_size) : std::nullopt;
@@ -183,6 +184,7 @@ wisp_params wisp_params_default(void) {
   p.initial_prompt = nullptr;
   p.condition_on_previous_text = 1;
   p.carry_initial_prompt = 0;
+  p.short_audio = 0;
   p.best_of = 5;
   p.beam_size = 0;
   p.patience = std::nan("");

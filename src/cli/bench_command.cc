@@ -35,6 +35,7 @@
 #include "model/ggml_writer.h"
 #include "pipeline/tokenizer.h"
 #include "pipeline/transcribe.h"
+#include "pipeline/transcribe_options.h"
 #include "util/thread_pool.h"
 
 namespace wisp {
@@ -63,6 +64,8 @@ const std::vector<OptionSpec>& BenchOptionSpecs() {
                           "needs --audio)"},
       {"audio", 0, "FILE", "e2e: transcribe this audio, repeated to --e2e-seconds, once (temperature 0)"},
       {"e2e-seconds", 0, "S", "e2e: length of the repeated audio (default 600: a 10-minute file)"},
+      {"audio-seconds", 0, "S", "encoder, decoder, step: a window holding S seconds of audio, encoded on "
+                                "transcribe --short-audio's context (default 30: the full window)"},
   };
   return specs;
 }
@@ -72,7 +75,8 @@ std::string BenchHelp() {
          "\n"
          "Measures, as the median of K repetitions after warm-up, and prints as a markdown table:\n"
          "  load      LoadModel: sniffing the format, mapping, validation, packing the matrices once\n"
-         "  encoder   RunEncoder on one 30-s window: ms, GFLOP/s, % of the measured FMA peak\n"
+         "  encoder   RunEncoder on one 30-s window (or --audio-seconds' context): ms, GFLOP/s, % of the\n"
+         "            measured FMA peak\n"
          "  decoder   one static RunDecoder call on 128 tokens after SetAudioFeatures on 1x1500xd\n"
          "            features (cross-attention K/V, reported separately), timed twice: with all\n"
          "            128 rows of logits and with the last row's only; each with K/V excluded and\n"
@@ -139,6 +143,7 @@ struct Request {
   int threads = 1, reps = 5, warmup = 1, bandwidth_mb = 1024;
   std::string audio;
   int e2e_seconds = 600;
+  int audio_seconds = 30;
   Backend backend = Backend::kFast;
   bool q8_exact = false;
   ComputeType compute = ComputeType::kAuto;
@@ -204,6 +209,11 @@ Result<Request> BuildRequest(const ParsedArgs& args) {
   }
   r.audio = args.Get("audio");
   if (r.only.count("e2e") != 0 && r.audio.empty()) return InvalidArgument("--only e2e needs --audio FILE");
+  if (args.Has("audio-seconds")) {
+    Result<int> s = ParseIntFlag("--audio-seconds", args.Get("audio-seconds"), 1, 30);
+    if (!s.ok()) return s.status();
+    r.audio_seconds = *s;
+  }
   if (args.Has("e2e-seconds")) {
     Result<int> s = ParseIntFlag("--e2e-seconds", args.Get("e2e-seconds"), 1, 24 * 3600);
     if (!s.ok()) return s.status();
@@ -319,6 +329,13 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   const double matrix_bytes = !fast ? 4.0 : q8 ? 36.0 / 32.0 : emb.packed_f16 || emb.packed_bf16 ? 2.0 : 4.0;
   const HParams& hp = w.hparams;
   const int64_t d = hp.n_audio_state;
+  // The audio context of a window holding --audio-seconds of audio under --short-audio's default
+  // rule; the flop counts follow it (short_hp: the same model with that context).
+  const AudioContext audio_ctx = ShortAudioContext(int64_t{r.audio_seconds} * kSampleRate / kHopLength,
+                                                   hp.n_audio_ctx, ShortAudioRule{});
+  const int n_ctx = audio_ctx.total();
+  HParams short_hp = hp;
+  short_hp.n_audio_ctx = n_ctx;
 
   // Deterministic inputs: a log-mel-like window in [-1, 1], features of unit scale, token ids.
   std::vector<float> mel(static_cast<size_t>(hp.n_mels) * 2 * hp.n_audio_ctx);
@@ -329,7 +346,9 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   EncoderScratch encoder_scratch;
   double encoder_ms = 0;
   if (r.Wants("encoder")) {
-    encoder_ms = MedianMs(r.warmup, r.reps, [&] { RunEncoder(w, ctx, mel.data(), &encoder_scratch, features.data()); });
+    encoder_ms = MedianMs(r.warmup, r.reps, [&] {
+      RunEncoder(w, ctx, mel.data(), &encoder_scratch, features.data(), audio_ctx.head, audio_ctx.tail);
+    });
   } else {
     for (float& v : features) v = next();
   }
@@ -342,7 +361,7 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   double kv_ms = 0, dec_ms = 0, dec_last_ms = 0, step_ms = 0;
   if (r.Wants("decoder") || r.Wants("step")) {
     kv_ms = MedianMs(r.Wants("decoder") ? r.warmup : 0, r.Wants("decoder") ? r.reps : 1,
-                     [&] { SetAudioFeatures(w, ctx, features.data(), &state); });
+                     [&] { SetAudioFeatures(w, ctx, features.data(), &state, n_ctx); });
   }
   if (r.Wants("decoder")) {
     dec_ms = MedianMs(r.warmup, r.reps, [&] {
@@ -406,22 +425,23 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
             Fmt("%.1f MB copied/converted", model->stats.bytes_copied / 1e6),
         "", "");
   }
-  if (r.Wants("encoder")) flops_row("encoder, one 30-s window", encoder_ms, EncoderWindowFlops(hp));
+  const std::string window = n_ctx == hp.n_audio_ctx ? "one 30-s window" : Fmt("%.0f positions", n_ctx);
+  if (r.Wants("encoder")) flops_row("encoder, " + window, encoder_ms, EncoderWindowFlops(short_hp));
   if (r.Wants("decoder")) {
-    flops_row("decoder: cross-attention K/V (SetAudioFeatures, 1x1500xd)", kv_ms, CrossKvFlops(hp));
+    flops_row(Fmt("decoder: cross-attention K/V (SetAudioFeatures, 1x%.0fxd)", n_ctx), kv_ms, CrossKvFlops(short_hp));
     // "included" rows add the K/V median to the call's median (they are timed apart).
     flops_row("decoder: static call, 128 tokens, all logits, cross K/V excluded", dec_ms,
-              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/true, /*with_cross_kv=*/false));
+              StaticDecoderFlops(short_hp, kStaticTokens, /*all_logits=*/true, /*with_cross_kv=*/false));
     flops_row("decoder: static call, 128 tokens, all logits, cross K/V included", dec_ms + kv_ms,
-              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/true, /*with_cross_kv=*/true));
+              StaticDecoderFlops(short_hp, kStaticTokens, /*all_logits=*/true, /*with_cross_kv=*/true));
     flops_row("decoder: static call, 128 tokens, last logits, cross K/V excluded", dec_last_ms,
-              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/false, /*with_cross_kv=*/false));
+              StaticDecoderFlops(short_hp, kStaticTokens, /*all_logits=*/false, /*with_cross_kv=*/false));
     flops_row("decoder: static call, 128 tokens, last logits, cross K/V included", dec_last_ms + kv_ms,
-              StaticDecoderFlops(hp, kStaticTokens, /*all_logits=*/false, /*with_cross_kv=*/true));
+              StaticDecoderFlops(short_hp, kStaticTokens, /*all_logits=*/false, /*with_cross_kv=*/true));
   }
   std::string step_note;
   if (r.Wants("step")) {
-    const DecodeStepBytes bytes = DecodeStepReadBytes(hp, kStepPosition, matrix_bytes);
+    const DecodeStepBytes bytes = DecodeStepReadBytes(short_hp, kStepPosition, matrix_bytes);
     const double bound_ms = bandwidth > 0 ? bytes.total() / (bandwidth * 1e9) * 1e3 : 0;
     row("decode step at position 64 (per token)", step_ms,
         Fmt("%.1f MB read", bytes.total() / 1e6) + Fmt(" (%.1f weights", bytes.weights / 1e6) +

@@ -83,6 +83,11 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"hallucination-silence-threshold", 0, "S", "skip silences longer than S around suspected "
                                                   "hallucinations (needs --word-timestamps)"},
       {"language-candidates", 0, "LIST", "detect the language among these codes only (en,de,fr)"},
+      {"short-audio", 0, "", "encode a window holding less than 30 s of audio on fewer positions: faster on "
+                             "short files, output may differ slightly (default off)"},
+      {"short-audio-rule", 0, "M,G,N,T", "--short-audio's context: audio frames + M padding frames, halved, "
+                                         "rounded up to a multiple of G, at least N positions, and the window's "
+                                         "last T positions (default 200,64,256,128)"},
       {"seed", 0, "N", "seed of the sampling at temperature > 0 (default 0): equal seeds, equal output"},
       {"fp16", 0, "", "accepted for openai-whisper's CLI (--fp16 False); wisp computes in float32"},
       {"tokenizer-file", 0, "PATH", "tiktoken ranks file (default: gpt2.tiktoken / multilingual.tiktoken next "
@@ -228,6 +233,12 @@ Status ParseDecodingFlags(const ParsedArgs& args, TranscribeOptions* o) {
   o->initial_prompt = args.Get("initial-prompt");
   o->carry_initial_prompt = args.Has("carry-initial-prompt");
   o->word_timestamps = args.Has("word-timestamps");
+  o->short_audio = args.Has("short-audio");
+  if (args.Has("short-audio-rule")) {
+    Result<ShortAudioRule> rule = ParseShortAudioRule(args.Get("short-audio-rule"));
+    if (!rule.ok()) return rule.status();
+    o->short_audio_rule = *rule;
+  }
   if (args.values.count("prepend-punctuations") > 0) o->prepend_punctuations = args.Get("prepend-punctuations");
   if (args.values.count("append-punctuations") > 0) o->append_punctuations = args.Get("append-punctuations");
   o->suppress_blank = args.Switch("suppress-blank").value_or(true);

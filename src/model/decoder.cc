@@ -20,18 +20,21 @@ void InitDecoderState(const HParams& hp, DecoderState* state) {
 }
 
 void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* audio_features,
-                      DecoderState* state) {
+                      DecoderState* state, int n_ctx) {
   const HParams& hp = w.hparams;
-  const int64_t d = hp.n_text_state, n = hp.n_audio_ctx;
+  assert(n_ctx >= 0 && n_ctx <= hp.n_audio_ctx);
+  // The layers keep their full-context stride in cross_k/v; a short window fills the first rows.
+  const int64_t d = hp.n_text_state, n = n_ctx > 0 ? n_ctx : hp.n_audio_ctx, stride = int64_t{hp.n_audio_ctx} * d;
   if (state->cross_k.empty()) InitDecoderState(hp, state);
+  state->n_audio_ctx = static_cast<int>(n);
   for (int l = 0; l < hp.n_text_layer; ++l) {
     const AttentionWeights& a = w.decoder_blocks[l].cross_attn;
-    ApplyLinear(ctx, a.key, audio_features, n, state->cross_k.data() + l * n * d, d);
-    ApplyLinear(ctx, a.value, audio_features, n, state->cross_v.data() + l * n * d, d);
+    ApplyLinear(ctx, a.key, audio_features, n, state->cross_k.data() + l * stride, d);
+    ApplyLinear(ctx, a.value, audio_features, n, state->cross_v.data() + l * stride, d);
   }
   state->cross_kv.resize(hp.n_text_layer);
   for (int l = 0; l < hp.n_text_layer; ++l) {
-    PrepareKv(WithComputeOf(w, ctx), state->cross_k.data() + l * n * d, d, state->cross_v.data() + l * n * d, d,
+    PrepareKv(WithComputeOf(w, ctx), state->cross_k.data() + l * stride, d, state->cross_v.data() + l * stride, d,
               n, hp.n_text_head, d / hp.n_text_head, &state->cross_kv[l]);
   }
   state->n_past = 0;
@@ -76,7 +79,7 @@ void Forward(const ModelWeights& w, const OpContext& ctx, DecoderState* state, c
                             past, &s);
     if (capture != nullptr && !(*capture)[l].heads.empty()) {
       const LayerHeads& lh = (*capture)[l];
-      const int64_t per_head = n * hp.n_audio_ctx;
+      const int64_t per_head = n * state->n_audio_ctx;
       std::vector<float> layer_scores(lh.heads.size() * per_head);
       CrossAttentionSublayerWithScores(ctx, b.cross_attn_ln, b.cross_attn, x, n, d, state->cross_kv[l], lh.heads,
                                        layer_scores.data(), &s);

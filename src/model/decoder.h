@@ -15,7 +15,8 @@ namespace wisp {
 struct DecoderState {
   int n_past = 0;                      // tokens already in the self-attention cache
   std::vector<float> self_k, self_v;   // [layer][n_text_ctx][n_text_state]
-  std::vector<float> cross_k, cross_v; // [layer][n_audio_ctx][n_text_state]
+  std::vector<float> cross_k, cross_v; // [layer][n_audio_ctx][n_text_state], sized for the full context
+  int n_audio_ctx = 0;                 // positions of the current window's cross K/V (<= hp.n_audio_ctx)
   std::vector<PreparedKv> cross_kv;     // per layer, over cross_k/v, prepared once per window
   std::vector<float> x, last;  // activations of the current call
   BlockScratch block;
@@ -23,10 +24,11 @@ struct DecoderState {
 
 void InitDecoderState(const HParams& hp, DecoderState* state);
 
-// Computes the cross-attention K/V of every layer from the encoder output (n_audio_ctx, d)
-// and resets the self-attention cache (n_past = 0).
+// Computes the cross-attention K/V of every layer from the encoder output (n_ctx, d) and resets
+// the self-attention cache (n_past = 0). n_ctx: the window's audio context as RunEncoder got it
+// (0: the full hp.n_audio_ctx); cross-attention then attends over those n_ctx positions only.
 void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* audio_features,
-                      DecoderState* state);
+                      DecoderState* state, int n_ctx = 0);
 
 // Appends n_tokens tokens at positions n_past.. and advances n_past.
 // logits: (n_tokens, n_vocab) when all_logits, else (1, n_vocab) for the last token only.
@@ -38,7 +40,7 @@ void RunDecoder(const ModelWeights& w, const OpContext& ctx, DecoderState* state
 // cross K/V in state (SetAudioFeatures), with the pre-softmax cross-attention scores of each
 // (layer, head) of heads captured as its hooks capture them. Overwrites the self-attention cache
 // (n_past = n_tokens afterwards), so a decode of the window must be finished before.
-// scores: (heads.size(), n_tokens, n_audio_ctx); logits: (n_tokens, n_vocab), every row.
+// scores: (heads.size(), n_tokens, state->n_audio_ctx); logits: (n_tokens, n_vocab), every row.
 // Requires n_tokens <= n_text_ctx and every head within the decoder's layers and heads.
 void RunDecoderWithCrossAttentionScores(const ModelWeights& w, const OpContext& ctx, DecoderState* state,
                                         const int32_t* tokens, int n_tokens,

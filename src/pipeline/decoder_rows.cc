@@ -24,7 +24,9 @@ class SingleRowDecoder final : public DecoderRows {
     InitDecoderState(weights.hparams, &state_);
   }
   int max_rows() const override { return 1; }
-  void SetWindow(const float* audio_features) override { SetAudioFeatures(weights_, ctx_, audio_features, &state_); }
+  void SetWindow(const float* audio_features, int n_ctx) override {
+    SetAudioFeatures(weights_, ctx_, audio_features, &state_, n_ctx);
+  }
   void Begin(int n_rows) override {
     assert(n_rows == 1);
     (void)n_rows;
@@ -52,8 +54,8 @@ class BatchedDecoderRows final : public DecoderRows {
   }
   // A group is at most best_of or beam_size rows; the bound only keeps a request sane.
   int max_rows() const override { return 256; }
-  void SetWindow(const float* audio_features) override {
-    SetAudioFeatures(weights_, ctx_, audio_features, &single_);
+  void SetWindow(const float* audio_features, int n_ctx) override {
+    SetAudioFeatures(weights_, ctx_, audio_features, &single_, n_ctx);
     forked_ = false;  // the batch referenced the previous window's cross K/V
   }
   void Begin(int n_rows) override {

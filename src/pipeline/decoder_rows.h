@@ -16,8 +16,9 @@ class DecoderRows {
   virtual ~DecoderRows() = default;
   // The widest group one Forward serves; wider groups of independent rows are decoded in turns.
   virtual int max_rows() const = 0;
-  // The window every following call decodes: the encoder output, (n_audio_ctx, n_audio_state).
-  virtual void SetWindow(const float* audio_features) = 0;
+  // The window every following call decodes: the encoder output, (n_ctx, n_audio_state), with
+  // n_ctx the window's audio context (RunEncoder; hp.n_audio_ctx for a full window).
+  virtual void SetWindow(const float* audio_features, int n_ctx) = 0;
   // Starts n_rows empty sequences (1 <= n_rows <= max_rows()).
   virtual void Begin(int n_rows) = 0;
   // Appends n_new tokens to every row (tokens: n_rows x n_new, row-major) and writes the logits

@@ -91,13 +91,17 @@ WindowDecoder::WindowDecoder(const ModelWeights& weights, const Tokenizer& token
   audio_features_.resize(static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state);
 }
 
-void WindowDecoder::EncodeWindow(const float* mel_window) {
+void WindowDecoder::EncodeWindow(const float* mel_window, int head_ctx, int tail_ctx) {
+  const int full = weights_.hparams.n_audio_ctx;
+  if (head_ctx == 0) head_ctx = full;
+  assert(head_ctx >= 1 && tail_ctx >= 0 && head_ctx + tail_ctx <= full);
+  const int n_ctx = head_ctx + tail_ctx;
   // Sections for `wisp profile`: the cross-attention K/V count as decoder work (as in the
   // ExecuTorch seed report, whose decoder computes them).
   if (ctx_.profiler) ctx_.profiler->BeginCall("encoder");
-  RunEncoder(weights_, ctx_, mel_window, &encoder_scratch_, audio_features_.data());
+  RunEncoder(weights_, ctx_, mel_window, &encoder_scratch_, audio_features_.data(), head_ctx, tail_ctx);
   if (ctx_.profiler) ctx_.profiler->SetSection("decoder");
-  rows_->SetWindow(audio_features_.data());
+  rows_->SetWindow(audio_features_.data(), n_ctx);
   has_window_ = true;
 }
 

@@ -91,8 +91,10 @@ class WindowDecoder {
                 std::unique_ptr<DecoderRows> rows = nullptr);
 
   // Runs the encoder on an (n_mels, 3000) window; every Decode / DetectLanguage call until the
-  // next EncodeWindow decodes this window.
-  void EncodeWindow(const float* mel_window);
+  // next EncodeWindow decodes this window. head_ctx, tail_ctx: the positions the encoder keeps
+  // and the cross-attention reads (RunEncoder; 0, 0 = all hp.n_audio_ctx). The timestamp rules
+  // keep the model's 0.02-s precision whatever the context is.
+  void EncodeWindow(const float* mel_window, int head_ctx = 0, int tail_ctx = 0);
 
   // DecodingTask.run for the current window at options.temperature. At T > 0 every row samples
   // from its own generator seeded by one draw from rng (may be null at T = 0).

@@ -167,6 +167,59 @@ TEST(FallbackTemperatures, AsTheOfficialCliBuildsThem) {
   EXPECT_FALSE(FallbackTemperatures(-1.0, 0.2).ok());
 }
 
+TEST(ShortAudioContext, AudioPlusMarginHalvedRoundedUpToTheGranularityPlusATail) {
+  using C = AudioContext;
+  const ShortAudioRule rule{/*margin_frames=*/200, /*granularity=*/64, /*min_ctx=*/256, /*tail_ctx=*/128};
+  // 4 s = 400 frames: (400 + 200) / 2 = 300 positions -> 320, the next multiple of 64; + 128.
+  EXPECT_EQ(ShortAudioContext(400, 1500, rule), (C{320, 128}));
+  EXPECT_EQ(ShortAudioContext(400, 1500, rule).total(), 448);
+  // An odd frame count rounds the half up: (455 + 200 + 1) / 2 = 328 -> 384.
+  EXPECT_EQ(ShortAudioContext(455, 1500, rule), (C{384, 128}));
+  // Exactly on a multiple: (568 + 200) / 2 = 384 stays 384.
+  EXPECT_EQ(ShortAudioContext(568, 1500, rule), (C{384, 128}));
+  // The minimum context holds for very short windows, and for an empty one.
+  EXPECT_EQ(ShortAudioContext(100, 1500, rule), (C{256, 128}));
+  EXPECT_EQ(ShortAudioContext(0, 1500, rule), (C{256, 128}));
+  // 24 s: (2400 + 200) / 2 = 1300 -> 1344, + 128 = 1472 < 1500 still short; 25 s reaches the
+  // full context (1344 + 128 >= 1500 would leave nothing to save: the full window is exact).
+  EXPECT_EQ(ShortAudioContext(2400, 1500, rule), (C{1344, 128}));
+  EXPECT_EQ(ShortAudioContext(2500, 1500, rule), (C{1500, 0}));
+  // A full window keeps the full context whatever the rule.
+  EXPECT_EQ(ShortAudioContext(3000, 1500, rule), (C{1500, 0}));
+  EXPECT_EQ(ShortAudioContext(3000, 1500, ShortAudioRule{0, 1, 1, 0}), (C{1500, 0}));
+  // Granularity 1, no margin, no tail: exactly ceil(frames / 2), whisper.cpp's audio_ctx.
+  EXPECT_EQ(ShortAudioContext(401, 1500, ShortAudioRule{0, 1, 1, 0}), (C{201, 0}));
+  // A minimum above the model's context gives the full window too.
+  EXPECT_EQ(ShortAudioContext(10, 1500, ShortAudioRule{0, 1, 4000, 0}), (C{1500, 0}));
+}
+
+TEST(ShortAudioContext, RuleIsParsedAndValidatedWithClearErrors) {
+  Result<ShortAudioRule> r = ParseShortAudioRule("100,128,192,64");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->margin_frames, 100);
+  EXPECT_EQ(r->granularity, 128);
+  EXPECT_EQ(r->min_ctx, 192);
+  EXPECT_EQ(r->tail_ctx, 64);
+  EXPECT_EQ(ParseShortAudioRule("0,1,1,0")->tail_ctx, 0);
+  for (const char* bad : {"", "100", "100,64", "100,64,256", "100,64,256,1,1", "a,64,256,1", "100,0,256,1",
+                          "100,64,0,1", "-1,64,256,1", "100,64,256,-1", "100,,256,1", "100,64,256,", "1e3,64,256,1"}) {
+    EXPECT_FALSE(ParseShortAudioRule(bad).ok()) << bad;
+  }
+  EXPECT_NE(ParseShortAudioRule("100,0,256,1").status().message().find("granularity '0'"), std::string::npos);
+  EXPECT_NE(ParseShortAudioRule("100,64").status().message().find("MARGIN,GRANULARITY,MIN_CTX,TAIL"),
+            std::string::npos);
+
+  TranscribeOptions o;
+  EXPECT_FALSE(o.short_audio);  // opt-in
+  EXPECT_TRUE(o.Validate().ok());
+  o.short_audio_rule.granularity = 0;
+  EXPECT_NE(o.Validate().message().find("short_audio_rule"), std::string::npos);
+  o.short_audio_rule = ShortAudioRule{-1, 64, 256, 0};
+  EXPECT_FALSE(o.Validate().ok());
+  o.short_audio_rule = ShortAudioRule{0, 64, 256, -1};
+  EXPECT_FALSE(o.Validate().ok());
+}
+
 TEST(TranscribeState, ClipsFollowTheOfficialSeekRules) {
   TranscribeOptions o;
   o.clip_timestamps = {1.0, 2.5, 10.0};  // odd: the last clip runs to the end

@@ -1,5 +1,6 @@
 #include "pipeline/transcribe_options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -89,7 +90,24 @@ Status TranscribeOptions::Validate() const {
       return InvalidArgument("hallucination_silence_threshold needs word_timestamps");
     }
   }
+  const ShortAudioRule& r = short_audio_rule;
+  if (r.margin_frames < 0 || r.granularity < 1 || r.min_ctx < 1 || r.tail_ctx < 0) {
+    return InvalidArgument("short_audio_rule needs margin_frames >= 0, granularity >= 1, min_ctx >= 1 and "
+                           "tail_ctx >= 0, got " + std::to_string(r.margin_frames) + ", " +
+                           std::to_string(r.granularity) + ", " + std::to_string(r.min_ctx) + ", " +
+                           std::to_string(r.tail_ctx));
+  }
   return Status::Ok();
+}
+
+AudioContext ShortAudioContext(int64_t window_frames, int n_audio_ctx, const ShortAudioRule& rule) {
+  const AudioContext full{n_audio_ctx, 0};
+  if (window_frames >= 2 * int64_t{n_audio_ctx}) return full;
+  const int64_t positions = (std::max<int64_t>(window_frames, 0) + rule.margin_frames + 1) / 2;  // ceil
+  const int64_t g = std::max(rule.granularity, 1);
+  const int64_t head = std::max<int64_t>((positions + g - 1) / g * g, rule.min_ctx);
+  if (head + rule.tail_ctx >= n_audio_ctx) return full;
+  return AudioContext{static_cast<int>(head), rule.tail_ctx};
 }
 
 Status TranscribeOptions::ValidateForModel(const Tokenizer& tokenizer) const {
@@ -136,6 +154,32 @@ Result<std::vector<double>> FallbackTemperatures(double start, std::optional<dou
   std::vector<double> t;
   for (int64_t i = 0; i < static_cast<int64_t>(length); ++i) t.push_back(i == 0 ? start : start + i * delta);
   return t;
+}
+
+Result<ShortAudioRule> ParseShortAudioRule(const std::string& spec) {
+  constexpr int kFields = 4;
+  const char* names[kFields] = {"margin", "granularity", "minimum context", "tail"};
+  const long mins[kFields] = {0, 1, 1, 0};
+  int values[kFields] = {};
+  std::string_view rest = spec;
+  for (int i = 0; i < kFields; ++i) {
+    const size_t comma = rest.find(',');
+    if ((i < kFields - 1) == (comma == std::string_view::npos)) {
+      return InvalidArgument("short_audio_rule: expected MARGIN,GRANULARITY,MIN_CTX,TAIL (four whole numbers), got \"" +
+                             spec + "\"");
+    }
+    const std::string field(rest.substr(0, comma));
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(field.c_str(), &end, 10);
+    if (field.empty() || *end != '\0' || errno == ERANGE || v < mins[i] || v > 100000) {
+      return InvalidArgument("short_audio_rule: " + std::string(names[i]) + " '" + field + "' is not a whole number in [" +
+                             std::to_string(mins[i]) + ", 100000]");
+    }
+    values[i] = static_cast<int>(v);
+    if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+  }
+  return ShortAudioRule{values[0], values[1], values[2], values[3]};
 }
 
 Result<std::vector<double>> ParseClipTimestamps(const std::string& spec) {

@@ -31,6 +31,33 @@ inline constexpr std::string_view kDefaultPrependPunctuations = "\"'\u201c\u00bf
 inline constexpr std::string_view kDefaultAppendPunctuations =
     "\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";
 
+// How a window holding less than 30 s of audio gets a shorter audio context (short_audio below).
+// The head covers the audio: its frames plus margin_frames of the window's own padding, halved
+// (two mel frames per encoder position), rounded up to a multiple of granularity, at least
+// min_ctx. The tail keeps the window's last tail_ctx positions (pure padding, with their own
+// positional rows): the model reads the end of its 30-s window when it places timestamps, and
+// without it the last timestamp of a short clip moves (docs/PERFORMANCE.md, "Short-audio
+// encoder"). A head and tail that would reach the full context give the full window.
+struct ShortAudioRule {
+  int margin_frames = 200;  // 2 s
+  int granularity = 64;     // positions: matrix tiles stay full, few distinct sizes
+  int min_ctx = 256;        // positions (5.12 s)
+  int tail_ctx = 128;       // positions (2.56 s)
+};
+
+// The positions RunEncoder keeps (model/encoder.h): the first head, the last tail.
+struct AudioContext {
+  int head = 0;
+  int tail = 0;
+  int total() const { return head + tail; }
+  bool operator==(const AudioContext&) const = default;
+};
+
+// The audio context for a window of window_frames mel frames of audio (transcribe()'s
+// segment_size) under rule: {n_audio_ctx, 0} for a full window, else the rule above. Pure
+// arithmetic.
+AudioContext ShortAudioContext(int64_t window_frames, int n_audio_ctx, const ShortAudioRule& rule);
+
 struct TranscribeOptions {
   // A code ("en") or a name ("English"), as get_tokenizer accepts them. Empty: detected from the
   // first 30 s on a multilingual model (python's language=None), "en" on an English-only one.
@@ -66,6 +93,14 @@ struct TranscribeOptions {
   std::string prepend_punctuations = std::string(kDefaultPrependPunctuations);
   std::string append_punctuations = std::string(kDefaultAppendPunctuations);
   std::optional<double> hallucination_silence_threshold;  // seconds; needs word_timestamps
+  // wisp's extension (off by default, unlike whisper.cpp's silent audio_ctx): a window whose audio
+  // ends before 30 s (a short file, the last window) runs the encoder and cross-attention on
+  // ShortAudioContext positions instead of 1500, a cost proportional to the audio's length.
+  // Output may differ from the full window's; docs/PERFORMANCE.md measures how often it does.
+  // Language detection still reads the full first window (it is one pass, and its choice of
+  // language changes every later window).
+  bool short_audio = false;
+  ShortAudioRule short_audio_rule;
 
   // The fallback thresholds; NaN disables one (python's None).
   double compression_ratio_threshold = 2.4;
@@ -94,7 +129,8 @@ struct TranscribeOptions {
   // candidate language), no temperature or one < 0, best_of or beam_size < 1, patience without
   // beam_size (or one leaving no candidate), length_penalty outside [0, 1], negative sample_len /
   // max_initial_timestamp / clip times, malformed suppress_tokens, a NaN-free threshold, and
-  // a negative hallucination_silence_threshold or one without word_timestamps.
+  // a negative hallucination_silence_threshold or one without word_timestamps, and a
+  // short_audio_rule with a negative margin or tail or a granularity or minimum context below 1.
   Status Validate() const;
   // Validate() plus what depends on the model: the language (and candidates) among its language
   // tokens, translate or a language other than English on an English-only model.
@@ -105,6 +141,10 @@ struct TranscribeOptions {
 // as numpy fills it), or {start} when increment is unset (--temperature_increment_on_fallback
 // None). Errors: start < 0, increment <= 0, or a start above 1 that leaves no temperature.
 Result<std::vector<double>> FallbackTemperatures(double start, std::optional<double> increment);
+
+// "200,64,256,128" -> ShortAudioRule{margin_frames 200, granularity 64, min_ctx 256, tail_ctx 128}.
+// Errors name the field that is not a whole number in range (margin and tail >= 0, the others >= 1).
+Result<ShortAudioRule> ParseShortAudioRule(const std::string& spec);
 
 // "0,10.5,20" -> {0, 10.5, 20}; "" -> {} (the official's clip_timestamps string). Errors name
 // the field that is not a number >= 0.

@@ -145,7 +145,12 @@ Status TranscriptionRun::DecodeWindow(const LogMelSpectrogram& mel, int64_t segm
   const double time_offset = FramesToSeconds(seek);
   // mel[:, seek:seek + segment_size] padded with zeros to N_FRAMES.
   mel.Window(seek, segment_size, window_.data());
-  decoder_->EncodeWindow(window_.data());
+  // A window with less than 30 s of audio may be encoded on fewer positions (opt-in): its
+  // audio with some of its padding, and the window's last positions.
+  const AudioContext audio_ctx = options_.short_audio
+                                     ? ShortAudioContext(segment_size, hp.n_audio_ctx, options_.short_audio_rule)
+                                     : AudioContext{hp.n_audio_ctx, 0};
+  decoder_->EncodeWindow(window_.data(), audio_ctx.head, audio_ctx.tail);
   decode_options_.prompt = state_.Prompt(options_.carry_initial_prompt, hp.n_text_ctx);
 
   Result<DecodingResult> decoded = DecodeWithFallback(decoder_.get(), decode_options_, options_, &state_.rng);

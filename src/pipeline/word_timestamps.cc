@@ -535,13 +535,15 @@ Status AddWordTimestamps(std::span<Segment> segments, const Tokenizer& tokenizer
                              std::to_string(hp.n_text_ctx));
     }
     const int n_heads = static_cast<int>(model.heads.size());
-    const std::span<float> scores = model.scores_scratch.Get(static_cast<size_t>(n_heads) * n * hp.n_audio_ctx);
+    // The window's audio context: hp.n_audio_ctx, or fewer positions for a short-audio window.
+    const int n_ctx = model.state->n_audio_ctx > 0 ? model.state->n_audio_ctx : hp.n_audio_ctx;
+    const std::span<float> scores = model.scores_scratch.Get(static_cast<size_t>(n_heads) * n * n_ctx);
     const std::span<float> logits = model.logits_scratch.Get(static_cast<size_t>(n) * hp.n_vocab);
     RunDecoderWithCrossAttentionScores(*model.weights, model.ctx, model.state, tokens.data(), n, model.heads,
                                        scores.data(), logits.data());
     const std::vector<double> probs = TextTokenProbabilities(logits, hp.n_vocab, static_cast<int>(sot_sequence.size()),
                                                              text_tokens, tokenizer.eot());
-    alignment = FindAlignmentFromScores(scores, n_heads, hp.n_audio_ctx, static_cast<int>(sot_sequence.size()),
+    alignment = FindAlignmentFromScores(scores, n_heads, n_ctx, static_cast<int>(sot_sequence.size()),
                                         text_tokens, probs, num_frames, tokenizer, options.language,
                                         options.alignment);
   }

@@ -102,7 +102,9 @@ std::vector<double> TextTokenProbabilities(std::span<const float> logits, int n_
 
 // The rest of find_alignment once the forward pass is done. scores: the alignment heads' raw
 // cross-attention scores (n_heads, n_tokens, n_audio_ctx), n_tokens = sot_sequence_len + 2 +
-// text_tokens.size(); num_frames: mel frames of real audio in the window (segment_size).
+// text_tokens.size(); n_audio_ctx: the window's audio context (the model's 1500, or fewer for a
+// short-audio window: TranscribeOptions::short_audio); num_frames: mel frames of real audio in
+// the window (segment_size), of which at most 2 * n_audio_ctx are aligned.
 struct AlignmentParams {
   int medfilt_width = 7;
   double qk_scale = 1.0;

@@ -17,23 +17,7 @@
 #   SHA256SUMS        sha256sum of the WAVs and sentences.tsv
 # Determinism: sox runs with -R (fixed seeds, for the noise) and -D (no dither, which would be
 # random), espeak-ng is deterministic for a given voice, speed and text.
-set -euo pipefail
-if [ $# -ne 1 ]; then
-  echo "usage: $0 OUTDIR" >&2
-  exit 2
-fi
-for tool in espeak-ng sox; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "make_speech.sh: $tool is required (apt-get install espeak-ng sox)" >&2
-    exit 2
-  fi
-done
-out=$1
-mkdir -p "$out"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wisp-speech.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-SOX=(sox -R -D -V1)
+source "$(dirname "$0")/speech_common.sh" "$@"
 
 # say VOICE SPEED TEXT OUT: one utterance, resampled to 16 kHz mono 16-bit. espeak-ng speaks at
 # nearly full scale; 0.7 keeps the resampler and the noise mix from clipping.
