@@ -72,7 +72,7 @@ Result<int> ParseIntFlag(const std::string& flag, const std::string& value, int 
 // --compute TYPE (transcribe, profile, bench): ops/compute_type.h's names; absent is kAuto.
 inline constexpr const char* kComputeFlagHelp =
     "precision the products compute in: auto (default: f32, int8 for quantized models with VNNI), f32, "
-    "bf16 (AVX512_BF16; elsewhere f32, with a note) or int8 (quantized models)";
+    "bf16 (AVX512_BF16; elsewhere f32, with a note) or int8 (AVX-512 VNNI: float models quantized to q8_0 at load)";
 Result<ComputeType> ParseComputeFlag(const ParsedArgs& args);
 Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value, double min, double max);
 // openai-whisper's optional_int / optional_float: "None" is unset, anything else as above.

@@ -52,7 +52,9 @@ struct LoadOptions {
   // kAuto keeps the choices above; kF32 is exact (the q8_0 widening kernels, as
   // q8_0_int8_activations = false); kBf16 packs every matrix into bf16 panels (quantized ones
   // dequantized first) and runs attention's products in bf16, falling back to kF32 with a
-  // compute_note on CPUs without AVX512_BF16; kInt8 is the integer path, for quantized models only.
+  // compute_note on CPUs without AVX512_BF16; kInt8 is the integer path (AVX-512 VNNI, else kF32
+  // with a note), with attention's QK^T and PV in int8 too; a float model's matrices (K a multiple
+  // of 32) are quantized to q8_0 blocks at load for it.
   ComputeType compute = ComputeType::kAuto;
 };
 
