@@ -73,7 +73,8 @@ Result<int> ParseIntFlag(const std::string& flag, const std::string& value, int 
 inline constexpr const char* kComputeFlagHelp =
     "precision the products compute in: auto (default: the fastest within the drift budget of "
     "docs/PERFORMANCE.md: bf16 for float models on AVX512_BF16 CPUs, int8 for quantized models on VNNI, "
-    "else f32), f32 (exact: openai-whisper's tokens), bf16 (AVX512_BF16; elsewhere f32, with a note) or int8";
+    "else f32), f32 (exact: openai-whisper's tokens), bf16 (AVX512_BF16; elsewhere f32, with a note) or int8 "
+    "(VNNI: float models quantized to q8_0 at load)";
 Result<ComputeType> ParseComputeFlag(const ParsedArgs& args);
 Result<double> ParseDoubleFlag(const std::string& flag, const std::string& value, double min, double max);
 // openai-whisper's optional_int / optional_float: "None" is unset, anything else as above.

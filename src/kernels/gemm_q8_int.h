@@ -52,6 +52,13 @@ void PackQ8_0Int(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed);
 // Blocks of kQ8MinBlockBytes: f32 d, f32 m, 32 int8 q (w = q * d + m); panels with mins.
 constexpr int kQ8MinBlockBytes = 40;
 void PackQ8MinInt(const uint8_t* blocks, int64_t N, int64_t K, uint8_t* packed);
+// N rows of f32 W (row stride ldw), quantized per 32-block exactly as QuantizeRowsQ8 quantizes
+// activations (scale max|w| / 127, nearbyint), into panels without mins. For operands made at run
+// time (attention's K and V^T), where ggml's round-half-away rounding has no file to agree with
+// and the activations' vectorised quantizer is the cheap one. qa, sa: scratch of N * K and
+// N * K / 32. Bit-identical on every ISA, as QuantizeRowsQ8 is.
+void PackRowsQ8Int(Q8IntIsa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint8_t* packed, int8_t* qa,
+                   float* sa);
 // Row n of W back as K floats (q * d [+ m], as ggml dequantizes).
 void UnpackColumnQ8Int(const uint8_t* packed, int64_t K, int64_t n, float* out, bool with_mins = false);
 

@@ -291,5 +291,52 @@ TEST(GemmQ8Int, IsaListStartsWithTheOracleAndEndsWithTheDispatched) {
   EXPECT_EQ(isas[n - 1], DetectQ8IntIsa());
 }
 
+// Panels of run-time operands (attention's K rows and V^T): quantized as QuantizeRowsQ8 does the
+// activations, byte-identical on every ISA, and products from them bit-equal to the generic
+// kernel -- with attention's shapes: K = head_dim 64 against 61 keys (a partial panel), and the
+// keys as inner axis, zero-padded to 64, against head_dim columns.
+TEST(GemmQ8Int, RowPanelsMatchTheActivationQuantizerOnEveryIsa) {
+  Q8IntIsa isas[4];
+  const int n_isa = SupportedQ8IntIsas(isas, 4);
+  std::mt19937 rng(33);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  for (auto [M, K, N, ldw] : std::vector<std::array<int, 4>>{{13, 64, 61, 70}, {13, 64, 64, 64}, {7, 96, 5, 96}}) {
+    std::vector<float> W(static_cast<size_t>(N) * ldw), A(static_cast<size_t>(M) * K);
+    for (auto& v : W) v = dist(rng);
+    for (auto& v : A) v = std::fabs(dist(rng));  // non-negative, as probabilities are
+    for (int k = K - 3; k < K; ++k) W[k] = 0.0f;  // zero padding within the last block of row 0
+    const int nb = K / 32;
+    std::vector<int8_t> q0(static_cast<size_t>(N) * K), qs(q0.size());
+    std::vector<float> s0(static_cast<size_t>(N) * nb), ss(s0.size());
+    std::vector<int32_t> c0(s0.size());
+    QuantizeRowsQ8(Q8IntIsa::kGeneric, W.data(), ldw, N, K, q0.data(), s0.data(), c0.data());
+    std::vector<uint8_t> oracle(PackedSizeQ8Int(K, N));
+    PackRowsQ8Int(Q8IntIsa::kGeneric, W.data(), ldw, N, K, oracle.data(), qs.data(), ss.data());
+    std::vector<float> row(K);
+    for (int n = 0; n < N; ++n) {
+      UnpackColumnQ8Int(oracle.data(), K, n, row.data());
+      for (int k = 0; k < K; ++k) {
+        ASSERT_EQ(row[k], q0[n * K + k] * s0[n * nb + k / 32]) << n << "," << k;
+        ASSERT_LE(std::fabs(row[k] - W[n * ldw + k]), 0.5001f * s0[n * nb + k / 32]) << n << "," << k;
+      }
+    }
+    std::vector<int8_t> qa(static_cast<size_t>(M) * K);
+    std::vector<float> sa(static_cast<size_t>(M) * nb);
+    std::vector<int32_t> ca(sa.size());
+    QuantizeRowsQ8(Q8IntIsa::kGeneric, A.data(), K, M, K, qa.data(), sa.data(), ca.data());
+    std::vector<float> c_oracle(static_cast<size_t>(M) * N);
+    GemmQ8Int(Q8IntIsa::kGeneric, qa.data(), sa.data(), ca.data(), K, oracle.data(), N, nullptr, c_oracle.data(), N, 0,
+              M, 0, N);
+    for (int t = 0; t < n_isa; ++t) {
+      std::vector<uint8_t> packed(oracle.size());
+      PackRowsQ8Int(isas[t], W.data(), ldw, N, K, packed.data(), qs.data(), ss.data());
+      EXPECT_EQ(packed, oracle) << Q8IntIsaName(isas[t]) << " " << N << "x" << K;
+      std::vector<float> c(c_oracle.size());
+      GemmQ8Int(isas[t], qa.data(), sa.data(), ca.data(), K, packed.data(), N, nullptr, c.data(), N, 0, M, 0, N);
+      EXPECT_EQ(c, c_oracle) << Q8IntIsaName(isas[t]) << " " << N << "x" << K;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wisp::kernels

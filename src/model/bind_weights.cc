@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "model/ggml_types.h"
 #include "model/weight_packing.h"
 #include "ops/ops.h"
 #include "util/mapped_file.h"
@@ -158,13 +159,13 @@ Result<ComputeType> ResolveCompute(const LoadOptions& options, bool quantized, b
       *note = "compute bf16 needs AVX512_BF16 (x86) or BF16 (Arm), which this CPU lacks: running f32 (exact)";
       return ComputeType::kF32;
     case ComputeType::kInt8:
-      if (!quantized) {
-        return Unsupported("compute int8 needs a quantized model (ggml q8_0/q5/q4 or CTranslate2 int8); this one "
-                           "stores its matrices in floating point: use compute f32, bf16 or auto");
-      }
+      // A float model's matrices are quantized to q8_0 blocks at load (BindWeights), so any
+      // stored type runs the integer path.
       if (vnni) return ComputeType::kInt8;
-      *note = "compute int8 needs AVX-512 VNNI (x86) or dotprod (Arm), which this CPU lacks: running the exact f32 "
-              "widening kernels";
+      *note = quantized ? "compute int8 needs AVX-512 VNNI (x86) or dotprod (Arm), which this CPU lacks: running the "
+                          "exact f32 widening kernels"
+                        : "compute int8 needs AVX-512 VNNI (x86) or dotprod (Arm), which this CPU lacks: running f32 "
+                          "(exact)";
       return ComputeType::kF32;
   }
   return ComputeType::kF32;
@@ -318,6 +319,18 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
     const bool f16 = src->dtype == TensorDType::kF16 || (ggml && src->ggml_type == GgmlType::kF16);
     if (f16 && borrow && matrix) t->f16_data = src->data;  // packed from the mapping
     const bool f32 = src->dtype == TensorDType::kF32 || (ggml && src->ggml_type == GgmlType::kF32);
+    // Compute int8 on a float matrix: quantized once to q8_0 blocks with ggml's rounding (the
+    // blocks `wisp convert --type q8_0` writes), which PackMatrix turns into integer panels; the
+    // blocks are then dropped like repacked ones, so no second f32 copy outlives the load.
+    const bool quantize =
+        integer_products && blocked_matrix && (f16 || f32 || src->dtype == TensorDType::kBF16);
+    if (quantize) {
+      std::vector<float> values(static_cast<size_t>(n));
+      SourceTensorToF32(*src, values.data());
+      repacked.emplace_back(static_cast<size_t>(n / 32 * 34));
+      QuantizeRow(GgmlType::kQ8_0, values.data(), repacked.back().data(), n);
+      t->q8_0_blocks = repacked.back().data();
+    }
     const bool aligned = reinterpret_cast<uintptr_t>(src->data) % alignof(float) == 0;
     if (packed_only && matrix) {
       PrefaultMappedRange(src->data, src->bytes);
@@ -338,7 +351,7 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
       t->q8_0_blocks = nullptr;
       t->q8_min_blocks = nullptr;
       t->f16_data = nullptr;
-      if (repack || repack_mins) repacked.pop_back();  // packed: the repacked blocks have served
+      if (repack || repack_mins || quantize) repacked.pop_back();  // packed: the repacked blocks have served
       ReleaseMappedRange(src->data, src->bytes);
       ++stats.tensors_converted;
       stats.bytes_converted += static_cast<int64_t>(src->bytes);

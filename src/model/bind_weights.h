@@ -51,10 +51,13 @@ struct LoadOptions {
   // The precision the matrix products compute in (ops/compute_type.h), whatever the stored type:
   // kAuto takes the fastest type within the drift budget (bind_weights.cc ResolveCompute): bf16
   // for floating-point matrices where the CPU has AVX512_BF16, int8 for quantized ones per the
-  // flag above, else f32. Tests that compare with openai-whisper bit for bit ask for kF32, which is exact (the q8_0 widening kernels, as
-  // q8_0_int8_activations = false); kBf16 packs every matrix into bf16 panels (quantized ones
+  // flag above, else f32. Tests that compare with openai-whisper bit for bit ask for kF32, which
+  // is exact (the q8_0 widening kernels, as q8_0_int8_activations = false); kBf16 packs every matrix into bf16 panels (quantized ones
   // dequantized first) and runs attention's products in bf16, falling back to kF32 with a
-  // compute_note on CPUs without AVX512_BF16 (or Arm BF16); kInt8 is the integer path, for quantized models only.
+  // compute_note on CPUs without AVX512_BF16 (or Arm BF16); kInt8 is the integer path (AVX-512
+  // VNNI or Arm dotprod, else kF32 with a note), the encoder's attention in bf16 (int8 where the
+  // CPU lacks BF16); a float model's matrices (K a multiple of 32) are quantized to q8_0 blocks at
+  // load for it.
   ComputeType compute = ComputeType::kAuto;
 };
 

@@ -14,6 +14,7 @@
 #include "model/decoder.h"
 #include "model/encoder.h"
 #include "model/ggml_loader.h"
+#include "model/ggml_types.h"
 #include "model/ggml_writer.h"
 #include "model/transformer_block.h"
 #include "model/weight_packing.h"
@@ -113,13 +114,36 @@ TEST_P(ComputeTypeTest, Bf16PanelsForEveryMatrixAndBoundedDrift) {
 INSTANTIATE_TEST_SUITE_P(Types, ComputeTypeTest, ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kQ8_0,
                                                                  GgmlType::kQ4_1));
 
-TEST(ComputeType, Int8NeedsAQuantizedModelAndF32IsExact) {
+TEST(ComputeType, Int8QuantizesFloatModelsAndF32IsExact) {
   if (!std::ifstream(kHeader).good()) GTEST_SKIP() << "shared test data absent: " << kHeader << " not found";
   const std::string f16 = WriteModel(GgmlType::kF16), q8 = WriteModel(GgmlType::kQ8_0);
+  // int8 on a float model: every matrix with K a multiple of 32 becomes q8_0 blocks at load (ggml's
+  // rounding of the stored values, as `wisp convert --type q8_0` writes them), then integer panels.
   auto int8_f16 = LoadGgmlModel(f16, LoadOptions{.keep_f32_matrices = false, .compute = ComputeType::kInt8});
-  ASSERT_FALSE(int8_f16.ok());
-  EXPECT_NE(int8_f16.status().message().find("compute int8 needs a quantized model"), std::string::npos)
-      << int8_f16.status().message();
+  auto f32_f16 = LoadGgmlModel(f16, LoadOptions{.keep_f32_matrices = true, .compute = ComputeType::kF32});
+  ASSERT_TRUE(int8_f16.ok()) << int8_f16.status().message();
+  ASSERT_TRUE(f32_f16.ok()) << f32_f16.status().message();
+  if (Q8IntegerProductsAvailable()) {
+    const ModelWeights &a = (*int8_f16)->weights, &b = (*f32_f16)->weights;
+    EXPECT_EQ(a.compute, ComputeType::kInt8);
+    ASSERT_NE(a.token_embedding.packed_q8_0_int, nullptr);
+    EXPECT_EQ(a.token_embedding.packed_f16, nullptr) << "no second copy of the matrix";
+    EXPECT_EQ(a.token_embedding.data, nullptr);
+    // Embedding rows from the panels: the stored values through ggml's q8_0 round trip, exactly.
+    const int64_t d = a.hparams.n_text_state;
+    std::vector<float> got(d), want(d);
+    std::vector<uint8_t> blocks(d / 32 * 34);
+    for (int64_t row : {int64_t{0}, int64_t{1234}, int64_t{a.hparams.n_vocab} - 1}) {
+      UnpackWeightRow(Packed(a.token_embedding), d, row, got.data());
+      QuantizeRow(GgmlType::kQ8_0, b.token_embedding.data + row * d, blocks.data(), d);
+      DequantizeRow(GgmlType::kQ8_0, blocks.data(), want.data(), d);
+      EXPECT_EQ(got, want) << "row " << row;
+    }
+    ASSERT_NE(a.encoder_blocks[0].mlp_up.w.packed_q8_0_int, nullptr);
+  } else {
+    EXPECT_EQ((*int8_f16)->weights.compute, ComputeType::kF32);
+    EXPECT_NE((*int8_f16)->compute_note.find("compute int8 needs AVX-512 VNNI"), std::string::npos);
+  }
   // auto: bf16 panels for f16 where the CPU has AVX512_BF16 (within the drift budget), else the
   // exact f16 panels; integer panels for q8_0 where VNNI exists.
   auto auto_f16 = LoadGgmlModel(f16, LoadOptions{.keep_f32_matrices = false});

@@ -34,8 +34,8 @@ void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* 
   }
   state->cross_kv.resize(hp.n_text_layer);
   for (int l = 0; l < hp.n_text_layer; ++l) {
-    PrepareKv(WithComputeOf(w, ctx), state->cross_k.data() + l * stride, d, state->cross_v.data() + l * stride, d,
-              n, hp.n_text_head, d / hp.n_text_head, &state->cross_kv[l]);
+    PrepareKv(WithComputeOf(w, ctx, /*decoder=*/true), state->cross_k.data() + l * stride, d,
+              state->cross_v.data() + l * stride, d, n, hp.n_text_head, d / hp.n_text_head, &state->cross_kv[l]);
   }
   state->n_past = 0;
 }
@@ -74,7 +74,7 @@ void Forward(const ModelWeights& w, const OpContext& ctx, DecoderState* state, c
     float* k_cache = state->self_k.data() + static_cast<int64_t>(l) * hp.n_text_ctx * d;
     float* v_cache = state->self_v.data() + static_cast<int64_t>(l) * hp.n_text_ctx * d;
     BlockScratch& s = state->block;
-    AttentionSublayerWithKv(WithComputeOf(w, ctx), b.attn_ln, b.attn, hp.n_text_head, x, n, d,
+    AttentionSublayerWithKv(WithComputeOf(w, ctx, /*decoder=*/true), b.attn_ln, b.attn, hp.n_text_head, x, n, d,
                             k_cache + past * d, v_cache + past * d, k_cache, v_cache, past + n, /*causal=*/true,
                             past, &s);
     if (capture != nullptr && !(*capture)[l].heads.empty()) {

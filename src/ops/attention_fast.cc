@@ -12,6 +12,13 @@
 // round Q and the unnormalised probabilities to bf16 before each product (vdpbf16ps or bfmmla,
 // f32 accumulation); scale, mask, softmax and the division by the row sums stay f32. The few-query
 // path over a changing cache stays f32: its products are dot products, not panel GEMMs.
+// With int8 (compute type int8, AVX-512 VNNI; Attention's packed path only, not prepared K/V),
+// both products run on the integer GEMM of kernels/gemm_q8_int.h: Q and K quantized per 32-block
+// along head_dim, the unnormalised probabilities and V per 32-block along the keys (V transposed
+// so the keys are the product's inner axis; keys padded with zeros to a multiple of 32). The
+// probabilities lie in [0, 1] with the row's largest exactly 1, so a block's scale is its own
+// largest probability / 127: small blocks keep their relative precision, which one u8 scale of
+// 1/255 per row would not.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -20,6 +27,7 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_packed.h"
+#include "kernels/gemm_q8_int.h"
 #include "kernels/vector_math.h"
 #include "ops/ops_fast.h"
 
@@ -28,6 +36,10 @@ namespace {
 
 const kernels::Isa kIsa = kernels::DetectIsa();
 const kernels::Bf16Isa kBf16Isa = kernels::DetectBf16Isa();
+const kernels::Q8IntIsa kQ8Isa = kernels::DetectQ8IntIsa();
+
+// The integer products' inner axes are whole 32-blocks: keys padded to the next multiple.
+int64_t Int8Keys(int64_t n_kv) { return (n_kv + 31) / 32 * 32; }
 
 // Unnormalised softmax of row[0, visible) at the given scale, in place: exp(s - max); zeroes
 // row[visible, width). Returns the sum, by which the caller divides the (short) output row
@@ -89,21 +101,47 @@ namespace {
 // The block's scores (kQBlock x n_kv) stay in L2 beside one head's packed K^T and V.
 constexpr int64_t kQBlock = 48;
 
-// One head's packed K^T and V: f32 panels (kt, vp) or bf16 ones (kt16, vp16).
+// One head's packed K^T and V: f32 panels (kt, vp), bf16 ones (kt16, vp16) or integer ones (kt8:
+// K's rows; vp8: V^T's rows over Int8Keys(n_kv) keys).
 struct HeadPanels {
   const float *kt = nullptr, *vp = nullptr;
   const uint16_t *kt16 = nullptr, *vp16 = nullptr;
+  const uint8_t *kt8 = nullptr, *vp8 = nullptr;
 };
 
-// Per-job buffers: the block's f32 scores, and for bf16 its rounded queries and probabilities.
+// Per-job buffers: the block's f32 scores (row stride lds), for bf16 its rounded queries and
+// probabilities, for int8 their quantized blocks (qa, sa, ca: one set serves both products).
 struct AttendScratch {
   std::vector<float> s;
   std::vector<uint16_t> q16, p16;
-  AttendScratch(int64_t rows, int64_t n_kv, int64_t head_dim, bool bf16)
-      : s(static_cast<size_t>(rows * n_kv)),
+  std::vector<int8_t> qa;
+  std::vector<float> sa;
+  std::vector<int32_t> ca;
+  AttendScratch(int64_t rows, int64_t lds, int64_t head_dim, bool bf16, bool int8)
+      : s(static_cast<size_t>(rows * lds)),
         q16(bf16 ? static_cast<size_t>(rows * kernels::Bf16EvenK(head_dim)) : 0),
-        p16(bf16 ? static_cast<size_t>(rows * kernels::Bf16EvenK(n_kv)) : 0) {}
+        p16(bf16 ? static_cast<size_t>(rows * kernels::Bf16EvenK(lds)) : 0),
+        qa(int8 ? static_cast<size_t>(rows * std::max(lds, head_dim)) : 0),
+        sa(qa.size() / 32),
+        ca(qa.size() / 32) {}
 };
+
+// One head's K rows and V^T (zero past n_kv) into integer panels; vt, qa, sa: scratch.
+void PackHeadInt8(const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t n_kv, int64_t head_dim,
+                  uint8_t* kt8, uint8_t* vp8, std::vector<float>* vt, std::vector<int8_t>* qa,
+                  std::vector<float>* sa) {
+  const int64_t keys = Int8Keys(n_kv);
+  vt->resize(static_cast<size_t>(head_dim * keys));
+  qa->resize(static_cast<size_t>(head_dim * keys));  // K: n_kv x head_dim; V^T: head_dim x keys
+  sa->resize(qa->size() / 32);
+  kernels::PackRowsQ8Int(kQ8Isa, k, ldk, n_kv, head_dim, kt8, qa->data(), sa->data());
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float* vr = v + j * ldv;
+    for (int64_t c = 0; c < head_dim; ++c) (*vt)[c * keys + j] = vr[c];
+  }
+  for (int64_t c = 0; c < head_dim; ++c) std::fill(vt->data() + c * keys + n_kv, vt->data() + (c + 1) * keys, 0.0f);
+  kernels::PackRowsQ8Int(kQ8Isa, vt->data(), keys, head_dim, keys, vp8, qa->data(), sa->data());
+}
 
 // Queries [i0, i1) of one head against its packed K^T and V panels: scores, the unnormalised
 // softmax, P·V, and the division by the row sums on the short output rows. q and out point at
@@ -113,9 +151,15 @@ void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const Head
                  int64_t ldo) {
   const int64_t kv_end = causal ? std::min(n_kv, q_offset + i1) : n_kv, rows = i1 - i0;
   float* s = b->s.data();
-  const bool bf16 = p.kt16 != nullptr;
+  const bool bf16 = p.kt16 != nullptr, int8 = p.kt8 != nullptr;
+  // Scores' row stride: n_kv, or for int8 the padded keys, whose zeros PV's blocks read.
+  const int64_t lds = int8 ? Int8Keys(n_kv) : n_kv;
   const int64_t ldq16 = kernels::Bf16EvenK(head_dim), ldp16 = kernels::Bf16EvenK(n_kv);
-  if (bf16) {
+  if (int8) {
+    kernels::QuantizeRowsQ8(kQ8Isa, q + i0 * ldq, ldq, rows, head_dim, b->qa.data(), b->sa.data(), b->ca.data());
+    kernels::GemmQ8Int(kQ8Isa, b->qa.data(), b->sa.data(), b->ca.data(), head_dim, p.kt8, n_kv, nullptr, s, lds, 0,
+                       rows, 0, kv_end);
+  } else if (bf16) {
     kernels::ConvertRowsBf16(kBf16Isa, q + i0 * ldq, ldq, rows, head_dim, b->q16.data(), ldq16);
     kernels::GemmBf16(kBf16Isa, b->q16.data(), ldq16, p.kt16, head_dim, head_dim, n_kv, nullptr, s, n_kv, 0, rows, 0,
                       kv_end, false);
@@ -126,14 +170,20 @@ void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const Head
   float inv_sum[kQBlock];
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
-    float* row = s + (i - i0) * n_kv;
+    float* row = s + (i - i0) * lds;
     inv_sum[i - i0] = 1.0f / ScaledExpRow(row, visible, kv_end, scale);
+    for (int64_t j = kv_end; j < lds && int8; ++j) row[j] = 0.0f;
     // bf16: the probabilities (exp(s - max) in (0, 1]) rounded while the row is in L1; an odd
     // kv_end gets a zero pad, which meets V's row kv_end (or its panel's zero row) in the last pair.
     if (bf16) kernels::ConvertRowsBf16(kBf16Isa, row, n_kv, 1, kv_end, b->p16.data() + (i - i0) * ldp16, ldp16);
   }
-  // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view.
-  if (bf16) {
+  // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view. int8
+  // multiplies all padded keys (the panels' blocks span them; past kv_end the probabilities are 0).
+  if (int8) {
+    kernels::QuantizeRowsQ8(kQ8Isa, s, lds, rows, lds, b->qa.data(), b->sa.data(), b->ca.data());
+    kernels::GemmQ8Int(kQ8Isa, b->qa.data(), b->sa.data(), b->ca.data(), lds, p.vp8, head_dim, nullptr,
+                       out + i0 * ldo, ldo, 0, rows, 0, head_dim);
+  } else if (bf16) {
     kernels::GemmBf16(kBf16Isa, b->p16.data(), ldp16, p.vp16, n_kv, kv_end, head_dim, nullptr, out + i0 * ldo, ldo, 0,
                       rows, 0, head_dim, false);
   } else {
@@ -157,7 +207,7 @@ void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q,
   const size_t v_size = bf16 ? kernels::PackedSizeBf16(n_kv, head_dim) : kernels::PackedSize(kIsa, n_kv, head_dim);
   const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
   RunJobs(pool, kv.n_heads * n_qb, [&](int64_t w0, int64_t w1) {
-    AttendScratch b(std::min(kQBlock, n_q), n_kv, head_dim, bf16);
+    AttendScratch b(std::min(kQBlock, n_q), n_kv, head_dim, bf16, false);
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
       HeadPanels p;
@@ -176,7 +226,7 @@ void AttentionPacked(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q,
 
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
-               int64_t q_offset, float* out, bool bf16) {
+               int64_t q_offset, float* out, AttentionProducts products) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t width = n_heads * head_dim;
   auto visible_for = [&](int64_t i) { return causal ? std::min(n_kv, q_offset + i + 1) : n_kv; };
@@ -202,27 +252,43 @@ void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const
   // threads no head is packed twice; otherwise a boundary head is packed by both threads).
   // Packing every head up front instead put 4.6 MB (tiny, 1500 keys) through fresh pages and
   // L3 at every call; one head's panels (768 KB; 384 KB in bf16) stay in L2 for its query blocks.
-  bf16 = bf16 && kBf16Isa != kernels::Bf16Isa::kGeneric;
-  const size_t kt_size = bf16 ? kernels::PackedSizeBf16(head_dim, n_kv) : kernels::PackedSize(kIsa, head_dim, n_kv);
-  const size_t v_size = bf16 ? kernels::PackedSizeBf16(n_kv, head_dim) : kernels::PackedSize(kIsa, n_kv, head_dim);
+  const bool bf16 = products == AttentionProducts::kBf16 && kBf16Isa != kernels::Bf16Isa::kGeneric;
+  // int8 needs whole 32-blocks of head_dim (Whisper's 64); otherwise, or without VNNI, f32.
+  const bool int8 =
+      products == AttentionProducts::kInt8 && kQ8Isa != kernels::Q8IntIsa::kGeneric && head_dim % 32 == 0;
+  const size_t kt_size = bf16   ? kernels::PackedSizeBf16(head_dim, n_kv)
+                         : int8 ? kernels::PackedSizeQ8Int(head_dim, n_kv)
+                                : kernels::PackedSize(kIsa, head_dim, n_kv);
+  const size_t v_size = bf16   ? kernels::PackedSizeBf16(n_kv, head_dim)
+                        : int8 ? kernels::PackedSizeQ8Int(Int8Keys(n_kv), head_dim)
+                               : kernels::PackedSize(kIsa, n_kv, head_dim);
   const int64_t n_qb = (n_q + kQBlock - 1) / kQBlock;
   RunJobs(pool, n_heads * n_qb, [&](int64_t w0, int64_t w1) {
-    std::vector<float> panels(bf16 ? 0 : kt_size + v_size);
+    std::vector<float> panels(bf16 || int8 ? 0 : kt_size + v_size);
     std::vector<uint16_t> panels16(bf16 ? kt_size + v_size : 0);
+    std::vector<uint8_t> panels8(int8 ? kt_size + v_size : 0);
+    std::vector<float> vt, sa;  // int8 packing's scratch
+    std::vector<int8_t> qa;
     HeadPanels p;
-    if (bf16) {
+    if (int8) {
+      p.kt8 = panels8.data();
+      p.vp8 = panels8.data() + kt_size;
+    } else if (bf16) {
       p.kt16 = panels16.data();
       p.vp16 = panels16.data() + kt_size;
     } else {
       p.kt = panels.data();
       p.vp = panels.data() + kt_size;
     }
-    AttendScratch b(std::min(kQBlock, n_q), n_kv, head_dim, bf16);
+    AttendScratch b(std::min(kQBlock, n_q), int8 ? Int8Keys(n_kv) : n_kv, head_dim, bf16, int8);
     int64_t packed_head = -1;
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t h = w / n_qb, i0 = (w % n_qb) * kQBlock, i1 = std::min(n_q, i0 + kQBlock);
       if (h != packed_head) {
-        if (bf16) {
+        if (int8) {
+          PackHeadInt8(k + h * head_dim, ldk, v + h * head_dim, ldv, n_kv, head_dim, panels8.data(),
+                       panels8.data() + kt_size, &vt, &qa, &sa);
+        } else if (bf16) {
           kernels::PackTransposedBf16(kBf16Isa, k + h * head_dim, ldk, n_kv, head_dim, panels16.data());
           kernels::PackRowMajorBf16(kBf16Isa, v + h * head_dim, ldv, n_kv, head_dim, panels16.data() + kt_size);
         } else {

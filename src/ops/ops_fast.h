@@ -1,5 +1,6 @@
 // The fast backend: SIMD kernels (runtime ISA dispatch) and the context's thread pool. bf16 flags
-// ask for bf16 products and are honoured only where Bf16ProductsAvailable().
+// ask for bf16 products and are honoured only where Bf16ProductsAvailable(); int8 attention only
+// where Q8IntegerProductsAvailable().
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -28,9 +29,11 @@ void Gelu(ThreadPool* pool, float* x, int64_t n);
 void AddInPlace(ThreadPool* pool, float* y, const float* x, int64_t n);
 void Conv1dK3(ThreadPool* pool, const float* x, int64_t c_in, int64_t t_in, int64_t cs, int64_t ts, const float* W,
               const float* bias, int64_t c_out, int stride, float* y, PackedWeightView packed_w);
+// The precision of attention's two products on the packed (many-query) path.
+enum class AttentionProducts { kF32, kBf16, kInt8 };
 void Attention(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_q, const float* k, int64_t ldk,
                const float* v, int64_t ldv, int64_t n_kv, int n_heads, int64_t head_dim, bool causal,
-               int64_t q_offset, float* out, bool bf16 = false);
+               int64_t q_offset, float* out, AttentionProducts products = AttentionProducts::kF32);
 void AttentionSharedPrefix(ThreadPool* pool, const float* q, int64_t ldq, int64_t n_rows, const float* prefix_k,
                            const float* prefix_v, int64_t n_prefix, const float* const* row_k,
                            const float* const* row_v, int64_t n_suffix, int64_t ld, int n_heads, int64_t head_dim,

@@ -1,4 +1,4 @@
-// Compute type bf16 against the reference backend (f32, plain loops): Linear, conv1d and the
+// Compute types bf16 and int8 against the reference backend (f32, plain loops): Linear, conv1d and the
 // vocabulary-style projection on bf16 panels, attention (per call and prepared) with bf16 QK^T and
 // PV. bf16 keeps 8 significant bits, so these are bounds on drift, not equalities:
 //   products (Linear, conv1d): NMSE < 3e-5 (measured ~5e-6 on Gaussian data: two roundings of
@@ -9,18 +9,21 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "kernels/gemm_bf16.h"
 #include "ops/ops.h"
+#include "ops/ops_fast.h"
 
 namespace wisp {
 namespace {
 
 constexpr double kMaxProductNmse = 3e-5;
 constexpr double kMaxAttentionNmse = 1e-4;
+constexpr double kMaxInt8AttentionNmse = 4e-4;
 
 std::vector<float> RandomVec(size_t n, std::mt19937& rng) {
   std::normal_distribution<float> d(0.f, 1.f);
@@ -45,10 +48,12 @@ class Bf16OpsTest : public ::testing::TestWithParam<int> {
     fast_.pool = pool_.get();
     bf16_ = fast_;
     bf16_.compute = ComputeType::kBf16;
+    int8_ = fast_;
+    int8_.compute = ComputeType::kInt8;
     ref_.backend = Backend::kReference;
   }
   std::unique_ptr<ThreadPool> pool_;
-  OpContext fast_, bf16_, ref_;
+  OpContext fast_, bf16_, int8_, ref_;
   std::mt19937 rng_{7};
 };
 
@@ -142,6 +147,68 @@ TEST_P(Bf16OpsTest, PreparedKvInBf16) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, Bf16OpsTest, ::testing::Values(1, 2));
+
+// int8 attention (fast::AttentionProducts::kInt8) against the reference backend (f32, plain
+// loops): QK^T on Q and K quantized per 32-block along head_dim, PV on the unnormalised
+// probabilities and V quantized per 32-block along the keys, both on the integer GEMM (AVX-512
+// VNNI). Each operand loses ~0.5 % RMS to its 8-bit rounding, so this is a bound on drift:
+//   NMSE < 4e-4 (kMaxInt8AttentionNmse) (measured 0.8e-4 to 1.7e-4 on Gaussian Q, K, V; bf16 attention ~1e-5).
+// Without VNNI, with head_dim not a multiple of 32, or with <= 4 queries (the dot-product path
+// over a changing cache), the same calls must run the exact f32 path. Through the op layer,
+// compute int8 runs bf16 attention where the CPU has AVX512_BF16 (ops.cc says why), else int8.
+class Int8OpsTest : public Bf16OpsTest {};  // int8_: compute int8
+
+TEST_P(Int8OpsTest, AttentionFallsBackOrDrifts) {
+  struct Case { int n_q, n_kv, heads, dh; bool causal; int offset; };
+  // Key counts off the 32-block grid (zero-padded keys in PV), causal blocks that see part of the
+  // keys, the decoder's prompt shape, the encoder's 1500 x 1500; head_dim 16 (not a whole block)
+  // and the few-query path stay f32.
+  for (Case c : {Case{1, 37, 6, 64, true, 36}, Case{3, 1500, 6, 64, false, 0}, Case{5, 9, 2, 16, true, 4},
+                 Case{49, 49, 6, 64, true, 0}, Case{20, 61, 3, 64, true, 41}, Case{70, 151, 4, 32, false, 0},
+                 Case{100, 1500, 2, 96, false, 0}, Case{1500, 1500, 6, 64, false, 0}}) {
+    const int w = c.heads * c.dh;
+    auto q = RandomVec(c.n_q * (w + 5), rng_), k = RandomVec(c.n_kv * (w + 2), rng_);
+    auto v = RandomVec(c.n_kv * (w + 1), rng_);
+    std::vector<float> o_int8(c.n_q * w), o_f32(c.n_q * w), o_ref(c.n_q * w), o_ctx(c.n_q * w), o_bf16(c.n_q * w);
+    fast::Attention(pool_.get(), q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh,
+                    c.causal, c.offset, o_int8.data(), fast::AttentionProducts::kInt8);
+    fast::Attention(pool_.get(), q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh,
+                    c.causal, c.offset, o_bf16.data(), fast::AttentionProducts::kBf16);
+    Attention(int8_, q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh, c.causal,
+              c.offset, o_ctx.data());
+    // The op layer's choice for compute int8: bf16 products where the CPU has them, else int8.
+    EXPECT_EQ(o_ctx, Bf16ProductsAvailable() ? o_bf16 : o_int8) << c.n_q << " " << c.n_kv;
+    Attention(fast_, q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh, c.causal,
+              c.offset, o_f32.data());
+    Attention(ref_, q.data(), w + 5, c.n_q, k.data(), w + 2, v.data(), w + 1, c.n_kv, c.heads, c.dh, c.causal,
+              c.offset, o_ref.data());
+    if (!Q8IntegerProductsAvailable() || c.n_q <= 4 || c.dh % 32 != 0) {
+      EXPECT_EQ(o_int8, o_f32) << c.n_q << " " << c.n_kv << " dh " << c.dh << ": f32 path expected";
+      continue;
+    }
+    const double e = Nmse(o_int8, o_ref);
+    std::printf("[int8 attention] %d x %d, %d heads of %d, causal %d: NMSE %.2e (f32 %.2e)\n", c.n_q, c.n_kv,
+                c.heads, c.dh, c.causal, e, Nmse(o_f32, o_ref));
+    EXPECT_LT(e, kMaxInt8AttentionNmse) << c.n_q << " " << c.n_kv << " causal " << c.causal;
+    EXPECT_GT(e, 10 * Nmse(o_f32, o_ref)) << "int8 attention as exact as f32: the int8 path did not run";
+  }
+}
+
+// Prepared K/V (the decoder's cross-attention) keep f32 panels under compute int8: bit-equal to f32.
+TEST_P(Int8OpsTest, PreparedKvStaysF32) {
+  const int n_kv = 151, heads = 6, dh = 64, w = heads * dh, n_q = 7;
+  auto k = RandomVec(n_kv * w, rng_), v = RandomVec(n_kv * w, rng_), q = RandomVec(n_q * w, rng_);
+  PreparedKv kv8, kv32;
+  PrepareKv(int8_, k.data(), w, v.data(), w, n_kv, heads, dh, &kv8);
+  PrepareKv(fast_, k.data(), w, v.data(), w, n_kv, heads, dh, &kv32);
+  EXPECT_TRUE(kv8.kt_bf16.empty());
+  std::vector<float> o8(n_q * w), o32(n_q * w);
+  AttentionPrepared(int8_, q.data(), w, n_q, kv8, o8.data());
+  AttentionPrepared(fast_, q.data(), w, n_q, kv32, o32.data());
+  EXPECT_EQ(o8, o32);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, Int8OpsTest, ::testing::Values(1, 2));
 
 }  // namespace
 }  // namespace wisp
