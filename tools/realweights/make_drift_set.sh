@@ -9,20 +9,8 @@
 # openai-whisper's on the golden's files (real_weights_test); no Python is needed.
 #
 #   make_drift_set.sh OUTDIR      writes d01.wav .. d20.wav, sentences.tsv, SHA256SUMS
-set -euo pipefail
-if [ $# -ne 1 ]; then
-  echo "usage: $0 OUTDIR" >&2
-  exit 2
-fi
-for tool in espeak-ng sox; do
-  command -v "$tool" >/dev/null || { echo "make_drift_set.sh: $tool is required (apt-get install espeak-ng sox)" >&2; exit 2; }
-done
-out=$1
-mkdir -p "$out"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wisp-drift.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-export LC_ALL=C
-SOX=(sox -R -D -V1)
+source "$(dirname "$0")/speech_common.sh" "$@"
+
 tsv="$tmp/sentences.tsv"
 : > "$tsv"
 

@@ -1,4 +1,4 @@
-# Sourced by make_speech.sh and make_sentences.sh (`source speech_common.sh "$@"`): checks the one
+# Sourced by make_speech.sh, make_sentences.sh and make_drift_set.sh (`source speech_common.sh "$@"`): checks the one
 # OUTDIR argument and the tools, and sets what both scripts make their WAVs with: $out (created),
 # $tmp (a private directory, removed on exit), LC_ALL=C and $SOX, sox with -R (fixed seeds, for
 # the noise) and -D (no dither, which would be random), so that every run gives the same bytes.
