@@ -77,6 +77,7 @@ Shared& State() {
     }
     LoadOptions load;
     load.keep_f32_matrices = false;  // the fast backend only, as the CLI loads
+    load.compute = ComputeType::kF32;  // exact, as the golden (auto may take bf16)
     Result<std::unique_ptr<WhisperEngine>> engine = WhisperEngine::Load(model_dir, "", load);
     if (!engine.ok()) {
       s->failure = "cannot load " + model_dir + ": " + engine.status().message();
@@ -179,7 +180,7 @@ TEST(RealShortAudio, CApiShortAudioFlag) {
   ASSERT_FALSE((*c11)["short_identical"].AsBool());
   wisp_model* model = nullptr;
   char* err = nullptr;
-  ASSERT_EQ(wisp_model_load(s.model_dir.c_str(), nullptr, &model, &err), WISP_OK) << err;
+  ASSERT_EQ(wisp_model_load_compute(s.model_dir.c_str(), nullptr, "f32", &model, &err), WISP_OK) << err;
   wisp_params p = wisp_params_default();
   EXPECT_EQ(p.short_audio, 0);
   p.n_threads = 2;

@@ -113,9 +113,11 @@ wisp_params wisp_params_default(void);
 wisp_status wisp_model_load(const char* model_path, const char* tokenizer_file, wisp_model** out_model,
                             char** error_message);
 /* As wisp_model_load, for the fast backend only (the weights held once, in their packed form;
- * WISP_BACKEND_REFERENCE calls are then refused), computing in `compute`: "auto" (NULL: f32, int8
- * for quantized models where the CPU has VNNI), "f32" (exact), "bf16" (AVX512_BF16; f32 elsewhere)
- * or "int8" (quantized models only). An unknown name is WISP_ERROR_INVALID_ARGUMENT. */
+ * WISP_BACKEND_REFERENCE calls are then refused), computing in `compute`: "auto" (NULL, and what
+ * wisp_model_load uses: the fastest type within the drift budget of docs/PERFORMANCE.md, bf16 for
+ * float models on AVX512_BF16 CPUs, int8 for quantized models on VNNI except q5_0/q4_0, else f32),
+ * "f32" (exact: openai-whisper's tokens), "bf16" (AVX512_BF16; f32 elsewhere) or "int8" (VNNI;
+ * float models quantized to q8_0 at load). An unknown name is WISP_ERROR_INVALID_ARGUMENT. */
 wisp_status wisp_model_load_compute(const char* model_path, const char* tokenizer_file, const char* compute,
                                     wisp_model** out_model, char** error_message);
 void wisp_model_free(wisp_model* model);
