@@ -181,7 +181,8 @@ TEST_F(CliWithModelTest, WritesEveryFormatAndPrintsTheTxtOnStdout) {
   RunResult r = RunWisp({"transcribe", "-m", model, "-t", "2", "-f", "all", "-o", out_dir, "-v", audio});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_CONTAINS(r.err, "tokenizer: ");
-  EXPECT_CONTAINS(r.err, "backend: fast, threads: 2");
+  EXPECT_CONTAINS(r.err, "backend: fast, threads: 2, compute ");
+  EXPECT_CONTAINS(r.err, "(asked: auto)");
   for (const char* ext : {"txt", "vtt", "srt", "tsv", "json"}) {
     EXPECT_EQ(access((out_dir + "/speech1." + ext).c_str(), R_OK), 0) << ext;
   }

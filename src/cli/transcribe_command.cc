@@ -491,7 +491,9 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
                  model_path->c_str(), hp.multilingual() ? "multilingual" : "English-only", hp.n_audio_layer,
                  hp.n_text_layer, hp.n_audio_state, hp.ftype, SecondsSince(load_start));
     std::fprintf(stderr, "tokenizer: %s\n", (*engine)->tokenizer_source().c_str());
-    std::fprintf(stderr, "backend: %s, threads: %d\n", r.backend == Backend::kFast ? "fast" : "reference", r.threads);
+    std::fprintf(stderr, "backend: %s, threads: %d, compute %s (asked: %s)\n",
+                 r.backend == Backend::kFast ? "fast" : "reference", r.threads,
+                 ComputeTypeName((*engine)->model().weights.compute), ComputeTypeName(r.compute));
   }
 
   // Language: English-only models always decode English (openai-whisper's cli warns and does the
