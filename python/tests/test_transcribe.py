@@ -42,6 +42,16 @@ def test_equals_cli_json(model, real_model_dir, jfk_path, cli, tmp_path):
     assert got == expected
 
 
+def test_short_audio_equals_cli(model, real_model_dir, jfk_path, cli, tmp_path):
+    # jfk (11 s) is encoded on a shortened window; both front ends pass the one option through.
+    subprocess.run([cli, "transcribe", "-m", real_model_dir, jfk_path, "--short-audio", "-f", "json", "-o",
+                    str(tmp_path), "-q"], check=True, capture_output=True)
+    expected = json.loads((tmp_path / "jfk.json").read_text())
+    got = json.loads(json.dumps(model.transcribe(jfk_path, short_audio=True)))
+    assert got == expected
+    assert "ask not what your country can do for you" in got["text"]
+
+
 def test_equals_openai_whisper_golden(exact_model, jfk_path):
     model = exact_model
     golden = json.loads(GOLDEN.read_text())
