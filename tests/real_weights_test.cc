@@ -183,6 +183,10 @@ const std::vector<Variant> kVariants = {
     // The shipped directory with compute int8: its matrices quantized to q8_0 at load.
     {"ctranslate2-f16 compute int8", false, 5, 0.16, Products::kInt8},
 };
+// Whether a variant (one of kVariants) holds the official model's exact values.
+bool IsExact(const std::string& variant) {
+  return std::find_if(kVariants.begin(), kVariants.end(), [&](const Variant& v) { return v.name == variant; })->exact;
+}
 // WISP_TEST_QUICK (the sanitizer pass): the shipped directory and one converted file, on a few inputs.
 bool Quick() { return std::getenv("WISP_TEST_QUICK") != nullptr; }
 
@@ -204,9 +208,7 @@ Result<std::unique_ptr<WhisperEngine>> MakeEngine(const std::string& variant, co
     options.compute = *c;
     return MakeStorage(variant.substr(0, at), model_dir, options);
   }
-  const bool exact = std::find_if(kVariants.begin(), kVariants.end(), [&](const Variant& v) {
-                       return v.name == variant;
-                     })->exact;
+  const bool exact = IsExact(variant);
   if (exact) options.compute = ComputeType::kF32;
   return MakeStorage(variant == "ctranslate2-f16 streamed" ? "ctranslate2-f16" : variant, model_dir, options);
 }
@@ -275,9 +277,7 @@ TEST_P(RealWeightsFile, SameTranscriptAsOpenAiWhisper) {
   if (!s.failure.empty()) FAIL() << s.failure;
   if (!s.skip.empty()) GTEST_SKIP() << s.skip;
   const auto& [variant, name] = GetParam();
-  const bool exact = std::find_if(kVariants.begin(), kVariants.end(), [&](const Variant& v) {
-                       return v.name == variant;
-                     })->exact;
+  const bool exact = IsExact(variant);
   if (Quick() && (variant != "ctranslate2-f16" && variant != "ggml-q8_0" ||
                   (name != "jfk" && name != "s1" && name != "s5"))) {
     GTEST_SKIP() << "WISP_TEST_QUICK: the Release pass runs every variant and file";
