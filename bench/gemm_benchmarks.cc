@@ -1,6 +1,7 @@
 // The packed GEMM kernels alone on the encoder's and the static decoder call's shapes, one
 // thread: f32 panels (GemmPacked) against bf16 panels on vdpbf16ps (GemmBf16, including the
-// per-call rounding of A). GFLOP/s counters (2·M·K·N per call). Not run by CI.
+// per-call rounding of A) and q8_0 integer panels on VNNI (GemmQ8Int, including the per-call
+// quantization of A). GFLOP/s counters (2·M·K·N per call). Not run by CI.
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -10,6 +11,7 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_packed.h"
+#include "kernels/gemm_q8_int.h"
 
 namespace {
 
@@ -71,8 +73,29 @@ void BM_GemmBf16(benchmark::State& state) {
   SetCounters(state, M, K, N);
 }
 
+void BM_GemmQ8Int(benchmark::State& state) {
+  const auto [M, K, N] = kShapes[state.range(0)];
+  const Q8IntIsa isa = DetectQ8IntIsa();
+  if (isa == Q8IntIsa::kGeneric) return state.SkipWithError("no integer-product ISA on this CPU");
+  if (K % 32 != 0) return state.SkipWithError("K is not a multiple of 32");
+  Operands op(M, K, N);
+  const int64_t nb = K / 32;
+  std::vector<uint8_t> packed(PackedSizeQ8Int(K, N));
+  std::vector<int8_t> qw(size_t(N) * K), qa(size_t(M) * K);
+  std::vector<float> sw(size_t(N) * nb), sa(size_t(M) * nb);
+  std::vector<int32_t> ca(size_t(M) * nb);
+  PackRowsQ8Int(isa, op.W.data(), K, N, K, packed.data(), qw.data(), sw.data());
+  for (auto _ : state) {
+    QuantizeRowsQ8(isa, op.A.data(), K, M, K, qa.data(), sa.data(), ca.data());  // once per op input
+    GemmQ8Int(isa, qa.data(), sa.data(), ca.data(), K, packed.data(), N, nullptr, op.C.data(), N, 0, M, 0, N);
+    benchmark::DoNotOptimize(op.C.data());
+  }
+  SetCounters(state, M, K, N);
+}
+
 BENCHMARK(BM_GemmF32)->DenseRange(0, kShapes.size() - 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GemmBf16)->DenseRange(0, kShapes.size() - 1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GemmQ8Int)->DenseRange(0, kShapes.size() - 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
