@@ -85,9 +85,11 @@ const std::vector<OptionSpec>& TranscribeOptionSpecs() {
       {"language-candidates", 0, "LIST", "detect the language among these codes only (en,de,fr)"},
       {"short-audio", 0, "", "encode a window holding less than 30 s of audio on fewer positions: faster on "
                              "short files, output may differ slightly (default off)"},
-      {"short-audio-rule", 0, "M,G,N,T", "--short-audio's context: audio frames + M padding frames, halved, "
-                                         "rounded up to a multiple of G, at least N positions, and the window's "
-                                         "last T positions (default 200,64,256,128)"},
+      {"short-audio-rule", 0, "M,G,N,T[,P]", "--short-audio's context: audio frames + M padding frames, halved, "
+                                              "rounded up to a multiple of G, at least N positions, and the "
+                                              "window's last T positions; a window whose decode sampled a text "
+                                              "token less probable than P is decoded again on the full window "
+                                              "(default 200,64,256,128,0.3)"},
       {"seed", 0, "N", "seed of the sampling at temperature > 0 (default 0): equal seeds, equal output"},
       {"fp16", 0, "", "accepted for openai-whisper's CLI (--fp16 False); wisp computes in float32"},
       {"tokenizer-file", 0, "PATH", "tiktoken ranks file (default: gpt2.tiktoken / multilingual.tiktoken next "
@@ -566,6 +568,10 @@ int RunTranscribeCommand(const std::vector<std::string>& argv) {
       }
       std::fprintf(stderr, "%s: %zu segments, language %s, %.2f s\n", audio.c_str(), result->segments.size(),
                    result->language.c_str(), SecondsSince(start));
+      if (options.short_audio) {
+        std::fprintf(stderr, "%s: short audio: %d window(s) on a shortened context, %d decoded again on the full "
+                     "window\n", audio.c_str(), result->short_audio_windows, result->short_audio_fallbacks);
+      }
     }
     const std::vector<std::string> paths = ResultFilePaths(r.output_dir, audio, r.output_name, r.formats);
     for (size_t i = 0; i < r.formats.size(); ++i) {

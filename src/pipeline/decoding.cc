@@ -207,6 +207,7 @@ Result<DecodingResult> WindowDecoder::Decode(const DecodingOptions& options, std
   result.text = std::string(StripPythonWhitespace(ReplaceInvalidUtf8(tokenizer_.DecodeWithSpecials(result.tokens))));
   // avg_logprob = sum_logprobs / (len(tokens) + 1), in double after .tolist().
   result.avg_logprob = candidates[best].sum_logprob / static_cast<double>(result.tokens.size() + 1);
+  result.min_token_logprob = candidates[best].min_logprob;
   result.no_speech_prob = no_speech_prob;
   result.temperature = options.temperature;
   result.compression_ratio = CompressionRatio(result.text);

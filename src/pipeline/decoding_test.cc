@@ -200,12 +200,20 @@ TEST(ShortAudioContext, RuleIsParsedAndValidatedWithClearErrors) {
   EXPECT_EQ(r->granularity, 128);
   EXPECT_EQ(r->min_ctx, 192);
   EXPECT_EQ(r->tail_ctx, 64);
+  EXPECT_EQ(r->fallback_prob, ShortAudioRule{}.fallback_prob);  // four fields: the default fallback
+  EXPECT_EQ(ShortAudioRule{}.fallback_prob, 0.3);
   EXPECT_EQ(ParseShortAudioRule("0,1,1,0")->tail_ctx, 0);
-  for (const char* bad : {"", "100", "100,64", "100,64,256", "100,64,256,1,1", "a,64,256,1", "100,0,256,1",
+  EXPECT_EQ(ParseShortAudioRule("100,128,192,64,0")->fallback_prob, 0.0);
+  EXPECT_EQ(ParseShortAudioRule("100,128,192,64,0.45")->fallback_prob, 0.45);
+  EXPECT_EQ(ParseShortAudioRule("100,128,192,64,1")->fallback_prob, 1.0);
+  for (const char* bad : {"", "100", "100,64", "100,64,256", "100,64,256,1,2", "100,64,256,1,-0.1", "100,64,256,1,nan",
+                          "100,64,256,1,x", "100,64,256,1,", "100,64,256,1,0.5,1", "a,64,256,1", "100,0,256,1",
                           "100,64,0,1", "-1,64,256,1", "100,64,256,-1", "100,,256,1", "100,64,256,", "1e3,64,256,1"}) {
     EXPECT_FALSE(ParseShortAudioRule(bad).ok()) << bad;
   }
   EXPECT_NE(ParseShortAudioRule("100,0,256,1").status().message().find("granularity '0'"), std::string::npos);
+  EXPECT_NE(ParseShortAudioRule("100,64,256,1,2").status().message().find("fallback probability '2'"),
+            std::string::npos);
   EXPECT_NE(ParseShortAudioRule("100,64").status().message().find("MARGIN,GRANULARITY,MIN_CTX,TAIL"),
             std::string::npos);
 
@@ -216,6 +224,8 @@ TEST(ShortAudioContext, RuleIsParsedAndValidatedWithClearErrors) {
   EXPECT_NE(o.Validate().message().find("short_audio_rule"), std::string::npos);
   o.short_audio_rule = ShortAudioRule{-1, 64, 256, 0};
   EXPECT_FALSE(o.Validate().ok());
+  o.short_audio_rule = ShortAudioRule{0, 64, 256, 0, 1.5};
+  EXPECT_NE(o.Validate().message().find("fallback_prob must be in [0, 1], got 1.5"), std::string::npos);
   o.short_audio_rule = ShortAudioRule{0, 64, 256, -1};
   EXPECT_FALSE(o.Validate().ok());
 }

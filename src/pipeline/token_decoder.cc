@@ -54,7 +54,9 @@ bool GreedyDecoder::Update(std::span<float> logits, int n_vocab, std::vector<Dec
     const int next = SelectNextToken(row_logits, temperature_, temperature_ > 0 ? &rngs_[r] : nullptr);
     // log_softmax of the filtered logits (suppressed entries are -inf and drop out of the sum),
     // in torch's float32 summation order; only the sampled token's entry is formed.
-    row.sum_logprob += LogSoftmaxStatsFloat32(row_logits).LogProb(row_logits[next]);
+    const float logprob = LogSoftmaxStatsFloat32(row_logits).LogProb(row_logits[next]);
+    row.sum_logprob += logprob;
+    if (next < eot_) row.min_logprob = std::min(row.min_logprob, logprob);
     row.tokens.push_back(next);
     completed = completed && next == eot_;
   }
@@ -70,6 +72,7 @@ std::vector<DecodedSequence> GreedyDecoder::Finalize(const std::vector<DecodingR
     DecodedSequence s;
     s.tokens.assign(begin, std::find(begin, row.tokens.end(), eot_));
     s.sum_logprob = row.sum_logprob;
+    s.min_logprob = row.min_logprob;
     out.push_back(std::move(s));
   }
   return out;
@@ -110,6 +113,7 @@ bool BeamSearchDecoder::Update(std::span<float> logits, int n_vocab, std::vector
     int source;  // the row whose tokens prefix it (the last one among identical sequences)
     int token;
     float score;
+    float logprob;  // the token's own
   };
   auto same_sequence = [&](const Candidate& a, int source, int token) {
     return a.token == token && (a.source == source || (*rows)[a.source].tokens == (*rows)[source].tokens);
@@ -127,9 +131,9 @@ bool BeamSearchDecoder::Update(std::span<float> logits, int n_vocab, std::vector
       auto same = std::find_if(candidates.begin(), candidates.end(),
                                [&](const Candidate& c) { return same_sequence(c, r, token); });
       if (same != candidates.end()) {
-        same->source = r, same->score = score;  // scores[sequence] = ...: the key keeps its place
+        same->source = r, same->score = score, same->logprob = logprob;  // the key keeps its place
       } else {
-        candidates.push_back({r, token, score});
+        candidates.push_back({r, token, score, logprob});
       }
     }
   }
@@ -139,7 +143,9 @@ bool BeamSearchDecoder::Update(std::span<float> logits, int n_vocab, std::vector
   std::vector<DecodingRow> next;
   std::vector<std::pair<DecodingRow, float>> newly_finished;
   for (const Candidate& c : candidates) {
-    DecodingRow row{(*rows)[c.source].tokens, c.score};
+    const DecodingRow& source = (*rows)[c.source];
+    DecodingRow row{source.tokens, c.score,
+                    c.token >= eot_ ? source.min_logprob : std::min(source.min_logprob, c.logprob)};
     row.tokens.push_back(c.token);
     if (c.token == eot_) {
       newly_finished.emplace_back(std::move(row), c.score);
@@ -185,6 +191,7 @@ std::vector<DecodedSequence> BeamSearchDecoder::Finalize(const std::vector<Decod
     DecodedSequence s;
     s.tokens.assign(begin, std::find(begin, row.tokens.end(), eot_));
     s.sum_logprob = row.sum_logprob;
+    s.min_logprob = row.min_logprob;
     out.push_back(std::move(s));
   }
   return out;

@@ -21,12 +21,16 @@ namespace wisp {
 struct DecodingRow {
   std::vector<int> tokens;
   float sum_logprob = 0.0f;
+  // The least probable sampled token's log-probability (eot aside; 0 before any): wisp's
+  // confidence signal (the short-audio fallback), outside the official's arithmetic.
+  float min_logprob = 0.0f;
 };
 
 // A finished candidate: tokens[sample_begin : first eot] and its sum of log-probabilities.
 struct DecodedSequence {
   std::vector<int> tokens;
   double sum_logprob = 0.0;  // the float32 sum as python's float (tensor.tolist())
+  double min_logprob = 0.0;  // DecodingRow::min_logprob
 };
 
 class TokenDecoder {

@@ -56,6 +56,10 @@ struct TranscriptionResult {
   // Every candidate language's probability when the language was detected (token order);
   // empty when it was given or the model is English-only.
   std::vector<std::pair<std::string, double>> language_probs;
+  // TranscribeOptions::short_audio: windows encoded on a shortened context, and how many of them
+  // the confidence check (ShortAudioRule::fallback_prob) decoded again on the full window.
+  int short_audio_windows = 0;
+  int short_audio_fallbacks = 0;
 };
 
 // transcribe()'s loop variables in one object, so that a streaming front end can keep feeding

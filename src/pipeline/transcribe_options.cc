@@ -97,6 +97,9 @@ Status TranscribeOptions::Validate() const {
                            std::to_string(r.granularity) + ", " + std::to_string(r.min_ctx) + ", " +
                            std::to_string(r.tail_ctx));
   }
+  if (!(r.fallback_prob >= 0.0 && r.fallback_prob <= 1.0)) {
+    return InvalidArgument("short_audio_rule.fallback_prob must be in [0, 1], got " + Num(r.fallback_prob));
+  }
   return Status::Ok();
 }
 
@@ -164,9 +167,10 @@ Result<ShortAudioRule> ParseShortAudioRule(const std::string& spec) {
   std::string_view rest = spec;
   for (int i = 0; i < kFields; ++i) {
     const size_t comma = rest.find(',');
-    if ((i < kFields - 1) == (comma == std::string_view::npos)) {
-      return InvalidArgument("short_audio_rule: expected MARGIN,GRANULARITY,MIN_CTX,TAIL (four whole numbers), got \"" +
-                             spec + "\"");
+    if (i < kFields - 1 && comma == std::string_view::npos) {
+      return InvalidArgument(
+          "short_audio_rule: expected MARGIN,GRANULARITY,MIN_CTX,TAIL (four whole numbers) and optionally "
+          ",FALLBACK_PROB, got \"" + spec + "\"");
     }
     const std::string field(rest.substr(0, comma));
     char* end = nullptr;
@@ -178,6 +182,15 @@ Result<ShortAudioRule> ParseShortAudioRule(const std::string& spec) {
     }
     values[i] = static_cast<int>(v);
     if (comma != std::string_view::npos) rest.remove_prefix(comma + 1);
+    if (i == kFields - 1 && comma != std::string_view::npos) {  // the optional fifth field
+      char* end = nullptr;
+      const std::string field(rest);
+      const double p = std::strtod(field.c_str(), &end);
+      if (field.empty() || *end != '\0' || !(p >= 0.0 && p <= 1.0)) {
+        return InvalidArgument("short_audio_rule: fallback probability '" + field + "' is not a number in [0, 1]");
+      }
+      return ShortAudioRule{values[0], values[1], values[2], values[3], p};
+    }
   }
   return ShortAudioRule{values[0], values[1], values[2], values[3]};
 }

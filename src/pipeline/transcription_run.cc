@@ -16,6 +16,15 @@ namespace {
 
 bool Enabled(double threshold) { return !std::isnan(threshold); }
 
+// No voice activity: the window is skipped when no_speech_prob is high, unless the decode was
+// confident anyway (transcribe()'s should_skip).
+bool SkipsAsNoSpeech(const DecodingResult& result, const TranscribeOptions& options) {
+  if (!Enabled(options.no_speech_threshold)) return false;
+  bool should_skip = result.no_speech_prob > options.no_speech_threshold;
+  if (Enabled(options.logprob_threshold) && result.avg_logprob > options.logprob_threshold) should_skip = false;
+  return should_skip;
+}
+
 constexpr int64_t kUnknownFrames = std::numeric_limits<int64_t>::max();
 
 }  // namespace
@@ -153,21 +162,28 @@ Status TranscriptionRun::DecodeWindow(const LogMelSpectrogram& mel, int64_t segm
   decoder_->EncodeWindow(window_.data(), audio_ctx.head, audio_ctx.tail);
   decode_options_.prompt = state_.Prompt(options_.carry_initial_prompt, hp.n_text_ctx);
 
+  const std::mt19937_64 rng_before = state_.rng;  // the full-window retry draws what it would have
   Result<DecodingResult> decoded = DecodeWithFallback(decoder_.get(), decode_options_, options_, &state_.rng);
   if (!decoded.ok()) return decoded.status();
+  // The short window's confidence check: a token sampled below the rule's probability means the
+  // model was unsure, which is where a shortened context changes the transcript. Encode and decode
+  // the window again on all positions: the full window's tokens, at the full window's cost.
+  // A window the no-speech rule skips keeps the short decode: no text of it is kept.
+  const double fallback_prob = options_.short_audio_rule.fallback_prob;
+  out_.short_audio_windows += audio_ctx.total() < hp.n_audio_ctx;
+  if (audio_ctx.total() < hp.n_audio_ctx && fallback_prob > 0.0 && !SkipsAsNoSpeech(*decoded, options_) &&
+      decoded->min_token_logprob < std::log(fallback_prob)) {
+    ++out_.short_audio_fallbacks;
+    decoder_->EncodeWindow(window_.data());
+    state_.rng = rng_before;
+    decoded = DecodeWithFallback(decoder_.get(), decode_options_, options_, &state_.rng);
+    if (!decoded.ok()) return decoded.status();
+  }
   const DecodingResult& result = decoded.value();
 
-  // No voice activity: skip the window when no_speech_prob is high, unless the decode was
-  // confident anyway.
-  if (Enabled(options_.no_speech_threshold)) {
-    bool should_skip = result.no_speech_prob > options_.no_speech_threshold;
-    if (Enabled(options_.logprob_threshold) && result.avg_logprob > options_.logprob_threshold) {
-      should_skip = false;
-    }
-    if (should_skip) {
-      state_.seek += segment_size;  // fast-forward to the next segment boundary
-      return Status::Ok();
-    }
+  if (SkipsAsNoSpeech(result, options_)) {
+    state_.seek += segment_size;  // fast-forward to the next segment boundary
+    return Status::Ok();
   }
 
   WindowSegmentation window_segments = SegmentWindowTokens(result.tokens, timestamp_begin, time_offset, segment_size);

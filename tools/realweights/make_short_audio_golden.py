@@ -2,7 +2,7 @@
 """Writes tests/golden/real/short_audio.json for tests/real_short_audio_test.cc.
 
 For every clip of make_sentences.sh (c01..c12, z01, z02) it runs `wisp transcribe` with the
-defaults and --language en, once on the full 30-s window and once with --short-audio (the
+defaults, --language en and --compute f32, once on the full 30-s window and once with --short-audio (the
 default rule, ShortAudioRule in src/pipeline/transcribe_options.h), and records the full window's
 tokens (all segments, in order), its text, the WAV's SHA-256 and whether --short-audio gave the
 same tokens. The full window is wisp's, which real_weights_test.cc holds to openai-whisper's.
@@ -18,7 +18,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAMES = [f"c{i:02d}" for i in range(1, 13)] + ["z01", "z02"]
-RULE = {"margin_frames": 200, "granularity": 64, "min_ctx": 256, "tail_ctx": 128}  # ShortAudioRule's defaults
+RULE = {"margin_frames": 200, "granularity": 64, "min_ctx": 256, "tail_ctx": 128,
+        "fallback_prob": 0.3}  # ShortAudioRule's defaults
 
 
 def sha256(path):
@@ -27,8 +28,9 @@ def sha256(path):
 
 
 def transcribe(wisp, model, wavs, out, extra):
+    # --compute f32: the exact products (openai-whisper's tokens), as the test's engine computes.
     subprocess.run([wisp, "transcribe", "-m", model, "--language", "en", "-t", "2", "--no-progress", "-f", "json",
-                    "-o", out] + extra + wavs, check=True, stdout=subprocess.DEVNULL)
+                    "--compute", "f32", "-o", out] + extra + wavs, check=True, stdout=subprocess.DEVNULL)
     result = {}
     for wav in wavs:
         name = os.path.basename(wav)[:-4]
@@ -62,7 +64,7 @@ def main():
         "about": "wisp's full-window tokens on make_sentences.sh's clips, and whether --short-audio keeps them",
         "model_bin_sha256": sha256(os.path.join(model, "model.bin")),
         "speech_tools": f"espeak-ng {espeak}, SoX {sox}",
-        "options": "transcribe() defaults, language en, 2 threads",
+        "options": "transcribe() defaults, language en, compute f32, 2 threads",
         "rule": RULE,
         "files": files,
     }
