@@ -12,7 +12,7 @@ namespace wisp::kernels {
 namespace {
 
 constexpr int kNR = kQ8IntPanelWidth;
-constexpr int kRows = 8;  // 12 rows x 2 vectors of integer sums in registers (Tile)
+constexpr int kRows = 6;  // 6 rows x 2 vectors: 12 integer + 12 float accumulators in registers
 
 // Horizontal max / sum through 256- and 128-bit halves (GCC 12's _mm512_reduce_* helpers warn
 // of an uninitialised temporary).
@@ -39,26 +39,21 @@ inline __m512i BroadcastQuad(const int8_t* p) {
 
 // MR rows x 32 columns of C over all K: per block, the integer sums start at the activations'
 // offset correction, take 8 vpdpbusd (4 k each), then are scaled into the float accumulators
-// (plus, with mins, the weights' block offsets times the activations' block sums). The float
-// accumulators live in an L1 buffer, not registers: that leaves the 32 zmm to 2 x 12 integer
-// sums, the two weight vectors and a broadcast, so each weight load serves 12 rows (with both
-// sets in registers the tile was 6 rows and the compiler spilled). Same operations in the same
-// order as the register version, so the same bits.
+// (plus, with mins, the weights' block offsets times the activations' block sums).
 template <int MR, bool kMins>
 inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K, const uint8_t* panel,
                  const float* bias, float* C, int64_t ldc, int cols) {
   const int64_t nb = K / 32;
-  alignas(64) float f[MR][kNR];
+  __m512 f0[MR], f1[MR];
+  for (int i = 0; i < MR; ++i) f0[i] = f1[i] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = panel + b * Q8IntBlockBytes(kMins);
     const uint8_t* wq = blk + Q8IntHeadBytes(kMins);
     __m512i i0[MR], i1[MR];
     for (int i = 0; i < MR; ++i) i0[i] = i1[i] = _mm512_set1_epi32(ca[i * nb + b]);
     const int8_t* a = qa + b * 32;
-#pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) {
       const __m512i w0 = _mm512_loadu_si512(wq + g * 128), w1 = _mm512_loadu_si512(wq + g * 128 + 64);
-#pragma GCC unroll 12
       for (int i = 0; i < MR; ++i) {
         const __m512i av = BroadcastQuad(a + i * K + g * 4);
         i0[i] = _mm512_dpbusd_epi32(i0[i], w0, av);
@@ -69,10 +64,8 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
     const __m512 s1 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk) + 16);
     for (int i = 0; i < MR; ++i) {
       const __m512 s = _mm512_set1_ps(sa[i * nb + b]);
-      const __m512 a0 = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(f[i]);
-      const __m512 a1 = b == 0 ? _mm512_setzero_ps() : _mm512_load_ps(f[i] + 16);
-      _mm512_store_ps(f[i], _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[i]), _mm512_mul_ps(s0, s), a0));
-      _mm512_store_ps(f[i] + 16, _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[i]), _mm512_mul_ps(s1, s), a1));
+      f0[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[i]), _mm512_mul_ps(s0, s), f0[i]);
+      f1[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[i]), _mm512_mul_ps(s1, s), f1[i]);
     }
     if constexpr (kMins) {
       const __m512 m0 = _mm512_loadu_ps(reinterpret_cast<const float*>(blk + kQ8IntScaleBytes));
@@ -80,19 +73,18 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
       for (int i = 0; i < MR; ++i) {
         // sa * (sum of the block's quantized activations), as the generic kernel forms it.
         const __m512 as = _mm512_set1_ps(sa[i * nb + b] * static_cast<float>(-ca[i * nb + b] / 128));
-        _mm512_store_ps(f[i], _mm512_fmadd_ps(m0, as, _mm512_load_ps(f[i])));
-        _mm512_store_ps(f[i] + 16, _mm512_fmadd_ps(m1, as, _mm512_load_ps(f[i] + 16)));
+        f0[i] = _mm512_fmadd_ps(m0, as, f0[i]);
+        f1[i] = _mm512_fmadd_ps(m1, as, f1[i]);
       }
     }
   }
   const __mmask16 k0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
   const __mmask16 k1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
-  // Masked loads, not a zeroed stack copy (a rep stos: ~9 % of this tile's time on Zen 5).
   const __m512 b0 = bias != nullptr ? _mm512_maskz_loadu_ps(k0, bias) : _mm512_setzero_ps();
   const __m512 b1 = bias != nullptr ? _mm512_maskz_loadu_ps(k1, bias + 16) : _mm512_setzero_ps();
   for (int i = 0; i < MR; ++i) {
-    _mm512_mask_storeu_ps(C + i * ldc, k0, _mm512_add_ps(_mm512_load_ps(f[i]), b0));
-    _mm512_mask_storeu_ps(C + i * ldc + 16, k1, _mm512_add_ps(_mm512_load_ps(f[i] + 16), b1));
+    _mm512_mask_storeu_ps(C + i * ldc, k0, _mm512_add_ps(f0[i], b0));
+    _mm512_mask_storeu_ps(C + i * ldc + 16, k1, _mm512_add_ps(f1[i], b1));
   }
 }
 

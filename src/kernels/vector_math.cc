@@ -5,8 +5,6 @@
 namespace wisp::kernels {
 
 float ScaledExpSumGeneric(float*, int64_t, float, float);
-float ScaledExpSumBf16Generic(const float*, int64_t, float, float, uint16_t*);
-float ScaledExpSumQ8Generic(const float*, int64_t, int64_t, float, float, int8_t*, float*, int32_t*);
 void GeluErfGeneric(float*, int64_t);
 void WeightedRowSumGeneric(const float*, int64_t, const float*, int64_t, int64_t, float*);
 void WeightedRowSum2Generic(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
@@ -19,12 +17,8 @@ void WeightedRowSumAvx512(const float*, int64_t, const float*, int64_t, int64_t,
 void WeightedRowSum2Avx2(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
 void WeightedRowSum2Avx512(const float*, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*);
 float ScaledExpSumAvx2(float*, int64_t, float, float);
-float ScaledExpSumBf16Avx2(const float*, int64_t, float, float, uint16_t*);
-float ScaledExpSumQ8Avx2(const float*, int64_t, int64_t, float, float, int8_t*, float*, int32_t*);
 void GeluErfAvx2(float*, int64_t);
 float ScaledExpSumAvx512(float*, int64_t, float, float);
-float ScaledExpSumBf16Avx512(const float*, int64_t, float, float, uint16_t*);
-float ScaledExpSumQ8Avx512(const float*, int64_t, int64_t, float, float, int8_t*, float*, int32_t*);
 void GeluErfAvx512(float*, int64_t);
 float MaxValueAvx2(const float*, int64_t);
 float MaxValueAvx512(const float*, int64_t);
@@ -41,27 +35,6 @@ float ScaledExpSum(Isa isa, float* x, int64_t n, float scale, float shift) {
     case Isa::kAvx2: return ScaledExpSumAvx2(x, n, scale, shift);
 #endif
     default: return ScaledExpSumGeneric(x, n, scale, shift);
-  }
-}
-
-float ScaledExpSumBf16(Isa isa, const float* x, int64_t n, float scale, float shift, uint16_t* out) {
-  switch (isa) {
-#if defined(__x86_64__)
-    case Isa::kAvx512: return ScaledExpSumBf16Avx512(x, n, scale, shift, out);
-    case Isa::kAvx2: return ScaledExpSumBf16Avx2(x, n, scale, shift, out);
-#endif
-    default: return ScaledExpSumBf16Generic(x, n, scale, shift, out);
-  }
-}
-
-float ScaledExpSumQ8(Isa isa, const float* x, int64_t n, int64_t n_pad, float scale, float shift, int8_t* q, float* s,
-                     int32_t* c) {
-  switch (isa) {
-#if defined(__x86_64__)
-    case Isa::kAvx512: return ScaledExpSumQ8Avx512(x, n, n_pad, scale, shift, q, s, c);
-    case Isa::kAvx2: return ScaledExpSumQ8Avx2(x, n, n_pad, scale, shift, q, s, c);
-#endif
-    default: return ScaledExpSumQ8Generic(x, n, n_pad, scale, shift, q, s, c);
   }
 }
 

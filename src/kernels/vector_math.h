@@ -11,18 +11,6 @@ namespace wisp::kernels {
 // Max relative error ~2 ulp against std::exp over [-87, 88]; results underflow to 0 below.
 float ScaledExpSum(Isa isa, float* x, int64_t n, float scale, float shift);
 
-// Attention's softmax straight into the operand of its reduced-precision product, without a pass
-// over a float row. Both return ScaledExpSum's sum bit for bit (same vectors, same order); x is
-// left unchanged.
-// ScaledExpSumBf16: out[i] = bf16(exp(x[i] * scale - shift)), i < n, rounded to nearest even as
-// ConvertRowsBf16 rounds (the exponentials are never subnormal or NaN).
-float ScaledExpSumBf16(Isa isa, const float* x, int64_t n, float scale, float shift, uint16_t* out);
-// ScaledExpSumQ8: the exponentials of x[0, n), then zeros up to n_pad (a multiple of 32),
-// quantized per 32-block exactly as QuantizeRowsQ8 (gemm_q8_int.h) quantizes a row: q (n_pad),
-// s and c (n_pad / 32).
-float ScaledExpSumQ8(Isa isa, const float* x, int64_t n, int64_t n_pad, float scale, float shift, int8_t* q, float* s,
-                     int32_t* c);
-
 // x[i] = 0.5 x (1 + erf(x / sqrt 2)) (exact-erf GELU, torch.nn.GELU()); abs error < 3e-7 |x|.
 void GeluErf(Isa isa, float* x, int64_t n);
 

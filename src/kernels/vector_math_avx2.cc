@@ -3,8 +3,6 @@
 namespace wisp::kernels {
 #define VEC_WIDTH 8
 #define EXP_FN ScaledExpSumAvx2
-#define EXP_BF16_FN ScaledExpSumBf16Avx2
-#define EXP_Q8_FN ScaledExpSumQ8Avx2
 #define WRS_FN WeightedRowSumAvx2
 #define WRS2_FN WeightedRowSum2Avx2
 #define GELU_FN GeluErfAvx2

@@ -5,8 +5,6 @@
 namespace wisp::kernels {
 #define VEC_WIDTH 16
 #define EXP_FN ScaledExpSumAvx512
-#define EXP_BF16_FN ScaledExpSumBf16Avx512
-#define EXP_Q8_FN ScaledExpSumQ8Avx512
 #define WRS_FN WeightedRowSumAvx512
 #define WRS2_FN WeightedRowSum2Avx512
 #define GELU_FN GeluErfAvx512

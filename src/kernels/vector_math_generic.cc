@@ -3,8 +3,6 @@
 namespace wisp::kernels {
 #define VEC_WIDTH 4
 #define EXP_FN ScaledExpSumGeneric
-#define EXP_BF16_FN ScaledExpSumBf16Generic
-#define EXP_Q8_FN ScaledExpSumQ8Generic
 #define WRS_FN WeightedRowSumGeneric
 #define WRS2_FN WeightedRowSum2Generic
 #define GELU_FN GeluErfGeneric

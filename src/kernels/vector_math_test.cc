@@ -2,9 +2,6 @@
 // libm-exact exp against std::exp bit for bit; the median network and the two-segment row sum.
 #include "kernels/vector_math.h"
 
-#include "kernels/gemm_bf16.h"
-#include "kernels/gemm_q8_int.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -245,44 +242,6 @@ TEST(LibmExp, Lane8ExpSumEqualsScalarOrder) {
     const float ref = Lane8ExpSum(Isa::kGeneric, x.data(), n, mx);
     for (int t = 0; t < n_isa; ++t) {
       EXPECT_EQ(Bits(Lane8ExpSum(isas[t], x.data(), n, mx)), Bits(ref)) << IsaName(isas[t]) << " n=" << n;
-    }
-  }
-}
-
-
-// The fused softmax-to-operand kernels against the two passes they replace, bit for bit: the
-// exponentials rounded by FloatToBf16, or quantized by the generic QuantizeRowsQ8, and the same
-// sum. Scores as attention makes them (the row's max is the shift), lengths around the vector
-// and block sizes, n_pad past n.
-TEST(VectorMath, FusedSoftmaxOperandsEqualTheTwoPasses) {
-  Isa isas[3];
-  const int n_isa = SupportedIsas(isas, 3);
-  std::mt19937 rng(5);
-  std::normal_distribution<float> d(0.f, 4.f);
-  for (int t = 0; t < n_isa; ++t) {
-    for (int n : {1, 5, 16, 31, 32, 33, 47, 64, 100, 1500}) {
-      std::vector<float> x(n);
-      for (auto& v : x) v = d(rng);
-      const float scale = 0.125f, shift = *std::max_element(x.begin(), x.end()) * scale;
-      std::vector<float> e = x;
-      const float sum = ScaledExpSum(isas[t], e.data(), n, scale, shift);
-
-      std::vector<uint16_t> h(n, 0xffff);
-      EXPECT_EQ(ScaledExpSumBf16(isas[t], x.data(), n, scale, shift, h.data()), sum) << IsaName(isas[t]) << " n=" << n;
-      for (int i = 0; i < n; ++i) ASSERT_EQ(h[i], FloatToBf16(e[i])) << IsaName(isas[t]) << " n=" << n << " i=" << i;
-
-      const int n_pad = (n + 31) / 32 * 32 + 32;  // one block of zeros past the padding too
-      std::vector<float> padded(n_pad, 0.0f);
-      std::copy(e.begin(), e.end(), padded.begin());
-      std::vector<int8_t> q_ref(n_pad), q(n_pad, 99);
-      std::vector<float> s_ref(n_pad / 32), s(n_pad / 32, -1.0f);
-      std::vector<int32_t> c_ref(n_pad / 32), c(n_pad / 32, 7);
-      QuantizeRowsQ8(Q8IntIsa::kGeneric, padded.data(), n_pad, 1, n_pad, q_ref.data(), s_ref.data(), c_ref.data());
-      EXPECT_EQ(ScaledExpSumQ8(isas[t], x.data(), n, n_pad, scale, shift, q.data(), s.data(), c.data()), sum)
-          << IsaName(isas[t]) << " n=" << n;
-      EXPECT_EQ(q, q_ref) << IsaName(isas[t]) << " n=" << n;
-      EXPECT_EQ(s, s_ref) << IsaName(isas[t]) << " n=" << n;
-      EXPECT_EQ(c, c_ref) << IsaName(isas[t]) << " n=" << n;
     }
   }
 }

@@ -171,28 +171,16 @@ void AttendBlock(const float* q, int64_t ldq, int64_t i0, int64_t i1, const Head
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t visible = causal ? std::min(n_kv, q_offset + i + 1) : n_kv;
     float* row = s + (i - i0) * lds;
-    if (bf16) {
-      // The probabilities (exp(s - max) in (0, 1]) go to bf16 as they are made; zeros past the
-      // visible keys, and an odd kv_end's pad, which meets V's row kv_end (or its panel's zero
-      // row) in the last pair.
-      uint16_t* p16 = b->p16.data() + (i - i0) * ldp16;
-      const float mx = kernels::MaxValue(kIsa, row, visible);
-      inv_sum[i - i0] = 1.0f / kernels::ScaledExpSumBf16(kIsa, row, visible, scale, mx * scale, p16);
-      std::fill(p16 + visible, p16 + kernels::Bf16EvenK(kv_end), uint16_t{0});
-    } else if (int8) {
-      // Straight to the 32-blocks of PV's left operand, zeros past the visible keys up to lds.
-      const int64_t nb = lds / 32, r = i - i0;
-      const float mx = kernels::MaxValue(kIsa, row, visible);
-      inv_sum[r] = 1.0f / kernels::ScaledExpSumQ8(kIsa, row, visible, lds, scale, mx * scale,
-                                                  b->qa.data() + r * lds, b->sa.data() + r * nb,
-                                                  b->ca.data() + r * nb);
-    } else {
-      inv_sum[i - i0] = 1.0f / ScaledExpRow(row, visible, kv_end, scale);
-    }
+    inv_sum[i - i0] = 1.0f / ScaledExpRow(row, visible, kv_end, scale);
+    for (int64_t j = kv_end; j < lds && int8; ++j) row[j] = 0.0f;
+    // bf16: the probabilities (exp(s - max) in (0, 1]) rounded while the row is in L1; an odd
+    // kv_end gets a zero pad, which meets V's row kv_end (or its panel's zero row) in the last pair.
+    if (bf16) kernels::ConvertRowsBf16(kBf16Isa, row, n_kv, 1, kv_end, b->p16.data() + (i - i0) * ldp16, ldp16);
   }
   // P (rows x kv_end) · V: the packed V's first kv_end rows are exactly the keys in view. int8
   // multiplies all padded keys (the panels' blocks span them; past kv_end the probabilities are 0).
   if (int8) {
+    kernels::QuantizeRowsQ8(kQ8Isa, s, lds, rows, lds, b->qa.data(), b->sa.data(), b->ca.data());
     kernels::GemmQ8Int(kQ8Isa, b->qa.data(), b->sa.data(), b->ca.data(), lds, p.vp8, head_dim, nullptr,
                        out + i0 * ldo, ldo, 0, rows, 0, head_dim);
   } else if (bf16) {
