@@ -58,10 +58,10 @@ cap_corpus() {
   done
 }
 
-shopt -s nullglob
-for bin in "$build"/fuzz/*_fuzz; do
+# One target: its run (and merge). Output goes to $build/corpus/<name>.log, printed by the caller.
+fuzz_target() {
+  local bin=$1 name work old_list before after
   name=$(basename "$bin" _fuzz)
-  [ -n "$only" ] && [ "$name" != "$only" ] && continue
   work="$build/corpus/$name"
   mkdir -p "$work" "fuzz/corpus/$name"
   echo "-- fuzzing $name for ${secs}s"
@@ -76,4 +76,34 @@ for bin in "$build"/fuzz/*_fuzz; do
     after=$(find "fuzz/corpus/$name" -type f | wc -l)
     echo "   merged: fuzz/corpus/$name has $after files (+$((after - before))), $(corpus_kb "fuzz/corpus/$name") KB"
   fi
+}
+
+# Targets run WISP_FUZZ_JOBS at a time (default: the cores; each fuzzer is one process on one
+# core), each for the same SECONDS, so a CI run takes ceil(targets / jobs) x SECONDS instead of
+# targets x SECONDS. Logs are printed in target order once each finishes.
+fuzz_jobs="${WISP_FUZZ_JOBS:-$(nproc)}"
+shopt -s nullglob
+bins=()
+for bin in "$build"/fuzz/*_fuzz; do
+  [ -n "$only" ] && [ "$(basename "$bin" _fuzz)" != "$only" ] && continue
+  bins+=("$bin")
 done
+mkdir -p "$build/corpus"
+pids=()
+failed=0
+for i in "${!bins[@]}"; do
+  # Before starting one more, wait for the oldest of the running ones when all slots are taken.
+  if [ "$i" -ge "$fuzz_jobs" ]; then
+    j=$((i - fuzz_jobs))
+    wait "${pids[$j]}" || { echo "fuzz.sh: $(basename "${bins[$j]}") failed" >&2; failed=1; }
+    cat "$build/corpus/$(basename "${bins[$j]}" _fuzz).log"
+  fi
+  fuzz_target "${bins[$i]}" > "$build/corpus/$(basename "${bins[$i]}" _fuzz).log" 2>&1 &
+  pids+=($!)
+done
+for j in "${!bins[@]}"; do
+  [ "$j" -lt $((${#bins[@]} - fuzz_jobs)) ] && continue  # waited for above
+  wait "${pids[$j]}" || { echo "fuzz.sh: $(basename "${bins[$j]}") failed" >&2; failed=1; }
+  cat "$build/corpus/$(basename "${bins[$j]}" _fuzz).log"
+done
+exit "$failed"

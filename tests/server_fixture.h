@@ -9,10 +9,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -39,6 +41,12 @@ struct Models {
   std::string dir, en_path, multi_path;
   std::shared_ptr<const wisp::WhisperEngine> en, multi;
   std::string skip;  // why the tests skip, when they do
+  // LibraryResult's answers by (engine, path, task, language, words): several tests compare with
+  // the same transcription, each ~2.5 s in Release (the random model decodes to the token limit
+  // through the whole temperature fallback) and ~10 s under the sanitizers.
+  std::map<std::tuple<const wisp::WhisperEngine*, std::string, std::string, std::string, bool>,
+           wisp::TranscriptionResult>
+      library_results;
 };
 
 inline Models* g_models = nullptr;
@@ -138,10 +146,13 @@ inline httplib::MultipartFormDataItems Form(const std::string& audio, const std:
 }
 
 // The library's result for a file, as `wisp transcribe` computes it (with --word_timestamps
-// True when word_timestamps).
+// True when word_timestamps); computed once per suite (Models::library_results).
 inline wisp::TranscriptionResult LibraryResult(const wisp::WhisperEngine& engine, const std::string& path,
                                                const std::string& task = "transcribe",
                                                const std::string& language = "en", bool word_timestamps = false) {
+  auto& cache = SharedModels()->library_results;
+  const auto key = std::make_tuple(&engine, path, task, language, word_timestamps);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
   wisp::ThreadPool pool(1);
   wisp::OpContext ctx;
   ctx.pool = &pool;
@@ -151,7 +162,9 @@ inline wisp::TranscriptionResult LibraryResult(const wisp::WhisperEngine& engine
   options.word_timestamps = word_timestamps;
   auto result = engine.TranscribeFile(path, options, ctx);
   EXPECT_TRUE(result.ok()) << result.status().message();
-  return result.ok() ? *result : wisp::TranscriptionResult{};
+  if (!result.ok()) return wisp::TranscriptionResult{};  // not kept: each caller fails on its own
+  cache.emplace(key, *result);
+  return *result;
 }
 
 // The error body's fields, checked against OpenAI's shape.

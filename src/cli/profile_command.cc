@@ -36,6 +36,7 @@ const std::vector<OptionSpec>& ProfileOptionSpecs() {
       {"q8-exact", 0, "", "q8_0 models: exact products on the dequantized weights instead of int8 products"},
       {"compute", 0, "TYPE", kComputeFlagHelp},
       {"language", 'l', "LANG", "spoken language code (default: en for .en models, else detected)"},
+      {"no-fallback", 0, "", "one greedy pass at temperature 0 per window, without the temperature fallback"},
       {"trace", 0, "FILE", "also write every op call as Chrome trace JSON (chrome://tracing, Perfetto)"},
       {"quiet", 'q', "", "do not print the transcript after the tables"},
   };
@@ -137,6 +138,7 @@ int RunProfileCommand(const std::vector<std::string>& argv) {
     }
     options.language = language;
   }
+  if (args->Has("no-fallback")) options.temperatures = {0.0};
 
   Profiler profiler;
   profiler.set_keep_events(true);  // section wall times come from the events, and --trace needs them
