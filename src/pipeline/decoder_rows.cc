@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "model/decoder.h"
 #include "model/decoder_batch.h"
@@ -79,13 +80,20 @@ class BatchedDecoderRows final : public DecoderRows {
       for (int r = 1; r < n_rows_; ++r) std::memcpy(logits.data() + r * n_vocab, logits.data(), n_vocab * sizeof(float));
       return;
     }
-    assert(n_new == 1);
+    assert(n_new >= 1);
     if (!forked_) {
       ForkDecoderBatch(weights_.hparams, single_, n_rows_, &batch_);
       forked_ = true;
     }
-    if (ctx_.profiler) ctx_.profiler->BeginCall("decoder");
-    RunDecoderBatch(weights_, ctx_, &batch_, reinterpret_cast<const int32_t*>(tokens.data()), logits.data());
+    // The batch takes one token per row and call. Several (a multilingual model's language and
+    // task tokens after a lone sot, fed once the rows forked) go one position at a time; the
+    // logits of the last are the ones asked for.
+    std::vector<int32_t> step(static_cast<size_t>(n_rows_));
+    for (int j = 0; j < n_new; ++j) {
+      for (int r = 0; r < n_rows_; ++r) step[r] = tokens[static_cast<size_t>(r) * n_new + j];
+      if (ctx_.profiler) ctx_.profiler->BeginCall("decoder");
+      RunDecoderBatch(weights_, ctx_, &batch_, step.data(), logits.data());
+    }
   }
   void Rearrange(std::span<const int> source_rows) override {
     if (forked_) ReorderRows(&batch_, source_rows.data());

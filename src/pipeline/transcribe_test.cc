@@ -292,6 +292,54 @@ TEST_F(TranscribeTest, BestOfBatchedEqualsOneRowAtATime) {
   EXPECT_EQ(decode(nullptr).status().message(), "beam_size and best_of can't be given together");
 }
 
+// The same on a multilingual model with no prompt: the initial tokens are [sot, language, task],
+// fed as sot (no_speech_prob is read there) and then two more tokens per row, after the batched
+// rows have forked. The batch once took those two as one token per row (rows 0 and 1 got the
+// language and the task token, one position each): other logits than one row at a time. Beam
+// search (rows that interact, no one-row reference) took the same path and is fixed with it.
+TEST(BestOfBatched, MultilingualInitialTokensAfterTheForkEqualOneRowAtATime) {
+  const std::string header_path = SharedFile("for-tests-ggml-tiny.bin");
+  if (!std::filesystem::exists(header_path)) GTEST_SKIP() << "shared test data not found: " << header_path;
+  Result<GgmlHeader> header = ReadGgmlHeader(header_path);
+  ASSERT_TRUE(header.ok()) << header.status().message();
+  RandomModelOptions random;
+  random.seed = 11;
+  random.type = GgmlType::kF16;
+  random.n_layers = 1;
+  Result<std::vector<uint8_t>> bytes = BuildRandomGgmlModel(header.value(), random);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  Result<std::unique_ptr<LoadedModel>> model = LoadGgmlModelFromMemory(bytes->data(), bytes->size());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const HParams& hp = (*model)->weights.hparams;
+  Result<Tokenizer> tokenizer = Tokenizer::FromGgmlVocab((*model)->vocab, hp.n_vocab);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
+  ASSERT_TRUE(tokenizer->multilingual());
+  LogMelBuilder builder((*model)->mel_filters.data.data(), (*model)->mel_filters.n_mels);
+  const std::vector<float> signal = SyntheticSignal(3.0);
+  builder.Push(signal.data(), signal.size());
+  const LogMelSpectrogram mel = builder.Finish();
+  std::vector<float> window(static_cast<size_t>(hp.n_mels) * kWindowFrames);
+  mel.Window(0, mel.content_frames(), window.data());
+  OpContext ctx;
+  DecodingOptions options;
+  options.language = "de";
+  options.sample_len = 12;
+  options.temperature = 0.8;
+  options.best_of = 3;
+  auto decode = [&](std::unique_ptr<DecoderRows> rows) {
+    WindowDecoder decoder((*model)->weights, *tokenizer, ctx, std::move(rows));
+    decoder.EncodeWindow(window.data());
+    std::mt19937_64 rng(5);
+    return decoder.Decode(options, &rng);
+  };
+  Result<DecodingResult> batched = decode(MakeBatchedDecoderRows((*model)->weights, ctx));
+  Result<DecodingResult> single = decode(MakeSingleRowDecoder((*model)->weights, ctx));
+  ASSERT_TRUE(batched.ok() && single.ok()) << batched.status().message() << single.status().message();
+  EXPECT_EQ(batched->tokens, single->tokens);
+  EXPECT_EQ(batched->avg_logprob, single->avg_logprob);
+  EXPECT_EQ(batched->no_speech_prob, single->no_speech_prob);
+}
+
 // PlanDecoding on the multilingual vocabulary (header only, no weights needed).
 TEST(PlanDecoding, MultilingualLanguagesAndInitialTokens) {
   const std::string header_path = SharedFile("for-tests-ggml-tiny.bin");
