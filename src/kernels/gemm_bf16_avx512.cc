@@ -84,7 +84,9 @@ inline void Tile64(const uint16_t* A, int64_t lda, const uint16_t* panel0, const
   k[2] = cols2 >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols2) - 1);
   k[3] = cols2 >= 32 ? __mmask16(0xffff) : cols2 <= 16 ? __mmask16(0) : __mmask16((1u << (cols2 - 16)) - 1);
   __m512 bv[4];
-  for (int v = 0; v < 4; ++v) bv[v] = bias != nullptr ? _mm512_maskz_loadu_ps(k[v], bias + 16 * v) : _mm512_setzero_ps();
+  for (int v = 0; v < 4; ++v) {
+    bv[v] = bias != nullptr ? _mm512_maskz_loadu_ps(k[v], bias + 16 * v) : _mm512_setzero_ps();
+  }
   for (int i = 0; i < MR; ++i) {
     float* out = C + i * ldc;
     for (int v = 0; v < 4; ++v) {

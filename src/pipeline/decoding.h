@@ -45,7 +45,7 @@ struct DecodingResult {
   std::vector<int> tokens;  // sampled tokens, up to (excluding) the first eot
   std::string text;         // tokenizer.decode(tokens).strip(), valid UTF-8
   double avg_logprob = 0;
-  double min_token_logprob = 0;  // the least probable sampled token's (DecodingRow::min_logprob)
+  double min_token_logprob = 0;  // the least probable sampled text token's (DecodingRow::min_logprob)
   double no_speech_prob = 0;
   double temperature = 0;
   double compression_ratio = 0;

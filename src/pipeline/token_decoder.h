@@ -21,8 +21,9 @@ namespace wisp {
 struct DecodingRow {
   std::vector<int> tokens;
   float sum_logprob = 0.0f;
-  // The least probable sampled token's log-probability (eot aside; 0 before any): wisp's
-  // confidence signal (the short-audio fallback), outside the official's arithmetic.
+  // The least probable sampled text token's log-probability (timestamps, eot and other specials
+  // aside; 0 before any): wisp's confidence signal for the short-audio fallback, outside the
+  // official's arithmetic.
   float min_logprob = 0.0f;
 };
 

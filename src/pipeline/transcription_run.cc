@@ -165,7 +165,7 @@ Status TranscriptionRun::DecodeWindow(const LogMelSpectrogram& mel, int64_t segm
   const std::mt19937_64 rng_before = state_.rng;  // the full-window retry draws what it would have
   Result<DecodingResult> decoded = DecodeWithFallback(decoder_.get(), decode_options_, options_, &state_.rng);
   if (!decoded.ok()) return decoded.status();
-  // The short window's confidence check: a token sampled below the rule's probability means the
+  // The short window's confidence check: a text token sampled below the rule's probability means the
   // model was unsure, which is where a shortened context changes the transcript. Encode and decode
   // the window again on all positions: the full window's tokens, at the full window's cost.
   // A window the no-speech rule skips keeps the short decode: no text of it is kept.
