@@ -88,11 +88,11 @@ class BatchedDecoderRows final : public DecoderRows {
     // The batch takes one token per row and call. Several (a multilingual model's language and
     // task tokens after a lone sot, fed once the rows forked) go one position at a time; the
     // logits of the last are the ones asked for.
-    std::vector<int32_t> step(static_cast<size_t>(n_rows_));
+    step_.resize(static_cast<size_t>(n_rows_));
     for (int j = 0; j < n_new; ++j) {
-      for (int r = 0; r < n_rows_; ++r) step[r] = tokens[static_cast<size_t>(r) * n_new + j];
+      for (int r = 0; r < n_rows_; ++r) step_[r] = tokens[static_cast<size_t>(r) * n_new + j];
       if (ctx_.profiler) ctx_.profiler->BeginCall("decoder");
-      RunDecoderBatch(weights_, ctx_, &batch_, step.data(), logits.data());
+      RunDecoderBatch(weights_, ctx_, &batch_, step_.data(), logits.data());
     }
   }
   void Rearrange(std::span<const int> source_rows) override {
@@ -107,6 +107,7 @@ class BatchedDecoderRows final : public DecoderRows {
   DecoderBatchState batch_;
   int n_rows_ = 1;
   bool forked_ = false;
+  std::vector<int32_t> step_;  // one position's token per row (kept: a step must not allocate)
 };
 
 }  // namespace
