@@ -125,6 +125,7 @@ class RunningServer {
     EXPECT_TRUE(run_status_.ok()) << run_status_.message();
   }
   int port() const { return server_ ? server_->port() : 0; }
+  int admitted() const { return server_ ? server_->admitted() : 0; }
   httplib::Client Client() const {
     httplib::Client c("127.0.0.1", port());
     c.set_read_timeout(120, 0);

@@ -300,7 +300,11 @@ TEST_F(ServerTest, AFullQueueIs429) {
   RunningServer server(config);
   {
     StalledUpload first(server.port()), second(server.port());
-    // The handler takes the place before it reads the body; give both a moment to get there.
+    // The handler takes the place before it reads the body. Wait (bounded) until both hold one:
+    // a probe sent earlier could take a place first and have the second upload refused, so that
+    // no probe ever meets a full server (seen once in CI, beside real_weights_test).
+    for (int i = 0; i < 500 && server.admitted() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(server.admitted(), 2) << "the two stalled uploads did not take their places within 5 s";
     for (int i = 0; i < 100; ++i) {
       auto r = server.Client().Post("/v1/audio/transcriptions", Form(Slurp(kJfk), "jfk.wav", {}));
       ASSERT_TRUE(r);

@@ -364,6 +364,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(ServerConfig config, Mode
 }
 
 int HttpServer::port() const { return impl_->port; }
+int HttpServer::admitted() const { return impl_->admission.admitted(); }
 const std::string& HttpServer::host() const { return impl_->config.host; }
 
 Status HttpServer::Run() {

@@ -41,6 +41,8 @@ class HttpServer {
 
   int port() const;  // the bound port (the chosen one when config.port was 0)
   const std::string& host() const;
+  // Requests holding a place now (running, or admitted and waiting for a slot or their body).
+  int admitted() const;
 
   // Serves until Stop; returns its failure, if the accept loop failed.
   Status Run();
