@@ -91,19 +91,18 @@ done
 mkdir -p "$build/corpus"
 pids=()
 failed=0
+log_of() { echo "$build/corpus/$(basename "$1" _fuzz).log"; }
+# finish J: waits for target J, prints its log, notes a failure.
+finish() {
+  wait "${pids[$1]}" || { echo "fuzz.sh: $(basename "${bins[$1]}") failed" >&2; failed=1; }
+  cat "$(log_of "${bins[$1]}")"
+}
 for i in "${!bins[@]}"; do
   # Before starting one more, wait for the oldest of the running ones when all slots are taken.
-  if [ "$i" -ge "$fuzz_jobs" ]; then
-    j=$((i - fuzz_jobs))
-    wait "${pids[$j]}" || { echo "fuzz.sh: $(basename "${bins[$j]}") failed" >&2; failed=1; }
-    cat "$build/corpus/$(basename "${bins[$j]}" _fuzz).log"
-  fi
-  fuzz_target "${bins[$i]}" > "$build/corpus/$(basename "${bins[$i]}" _fuzz).log" 2>&1 &
+  [ "$i" -ge "$fuzz_jobs" ] && finish $((i - fuzz_jobs))
+  fuzz_target "${bins[$i]}" > "$(log_of "${bins[$i]}")" 2>&1 &
   pids+=($!)
 done
-for j in "${!bins[@]}"; do
-  [ "$j" -lt $((${#bins[@]} - fuzz_jobs)) ] && continue  # waited for above
-  wait "${pids[$j]}" || { echo "fuzz.sh: $(basename "${bins[$j]}") failed" >&2; failed=1; }
-  cat "$build/corpus/$(basename "${bins[$j]}" _fuzz).log"
-done
+first_left=$(( ${#bins[@]} > fuzz_jobs ? ${#bins[@]} - fuzz_jobs : 0 ))
+for ((j = first_left; j < ${#bins[@]}; ++j)); do finish "$j"; done
 exit "$failed"

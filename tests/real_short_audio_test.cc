@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,14 +102,21 @@ std::vector<int> AllTokens(const TranscriptionResult& t) {
   return tokens;
 }
 
-// The golden's options: the defaults of transcribe(), language en.
-Result<std::vector<int>> Tokens(const WhisperEngine& engine, const std::string& name, bool short_audio) {
+// The golden's options: the defaults of transcribe(), language en; short_audio and, when given,
+// the rule's fallback probability.
+Result<TranscriptionResult> Transcribe(const WhisperEngine& engine, const std::string& name, bool short_audio,
+                                       std::optional<double> fallback_prob = std::nullopt) {
   TranscribeOptions options;
   options.language = "en";
   options.short_audio = short_audio;
+  if (fallback_prob) options.short_audio_rule.fallback_prob = *fallback_prob;
   ThreadPool pool(2);
   const OpContext ctx{&pool, nullptr, Backend::kFast};
-  Result<TranscriptionResult> t = engine.TranscribeFile(ClipDir() + "/" + name + ".wav", options, ctx);
+  return engine.TranscribeFile(ClipDir() + "/" + name + ".wav", options, ctx);
+}
+
+Result<std::vector<int>> Tokens(const WhisperEngine& engine, const std::string& name, bool short_audio) {
+  Result<TranscriptionResult> t = Transcribe(engine, name, short_audio);
   if (!t.ok()) return t.status();
   return AllTokens(*t);
 }
@@ -180,14 +188,7 @@ TEST(RealShortAudio, ShortAudioKeepsTheTokensWhereTheGoldenSaysSo) {
 TEST(RealShortAudio, ConfidenceFallbackDecodesUnsureWindowsAgainOnTheFullWindow) {
   REQUIRE_STATE(s);
   auto run = [&](const std::string& name, double fallback_prob) {
-    ThreadPool pool(2);
-    OpContext ctx;
-    ctx.pool = &pool;
-    TranscribeOptions options;
-    options.language = "en";
-    options.short_audio = true;
-    options.short_audio_rule.fallback_prob = fallback_prob;
-    Result<TranscriptionResult> t = s.engine->TranscribeFile(ClipDir() + "/" + name + ".wav", options, ctx);
+    Result<TranscriptionResult> t = Transcribe(*s.engine, name, /*short_audio=*/true, fallback_prob);
     EXPECT_TRUE(t.ok()) << name << ": " << t.status().message();
     return t.ok() ? *t : TranscriptionResult{};
   };

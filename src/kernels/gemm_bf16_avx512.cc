@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/avx512_lanes.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_packed.h"
 
@@ -37,8 +38,7 @@ inline void Tile(const uint16_t* A, int64_t lda, const uint16_t* panel, int64_t 
       c1[i] = _mm512_dpbf16_ps(c1[i], b1, a);
     }
   }
-  const __mmask16 k0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
-  const __mmask16 k1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  const __mmask16 k0 = FirstLanes(cols), k1 = FirstLanes(cols - 16);
   // Masked loads, not a zeroed stack copy: the `= {}` became a rep stos that took a quarter of
   // the K = 64 tile's time (attention's QK^T) on Zen 5.
   const __m512 bias0 = bias != nullptr ? _mm512_maskz_loadu_ps(k0, bias) : _mm512_setzero_ps();
@@ -80,9 +80,7 @@ inline void Tile64(const uint16_t* A, int64_t lda, const uint16_t* panel0, const
       c[i][3] = _mm512_dpbf16_ps(c[i][3], b3, a);
     }
   }
-  __mmask16 k[4] = {0xffff, 0xffff, 0, 0};
-  k[2] = cols2 >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols2) - 1);
-  k[3] = cols2 >= 32 ? __mmask16(0xffff) : cols2 <= 16 ? __mmask16(0) : __mmask16((1u << (cols2 - 16)) - 1);
+  const __mmask16 k[4] = {FirstLanes(16), FirstLanes(16), FirstLanes(cols2), FirstLanes(cols2 - 16)};
   __m512 bv[4];
   for (int v = 0; v < 4; ++v) {
     bv[v] = bias != nullptr ? _mm512_maskz_loadu_ps(k[v], bias + 16 * v) : _mm512_setzero_ps();

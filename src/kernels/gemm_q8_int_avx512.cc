@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/avx512_lanes.h"
 #include "kernels/gemm_q8_int.h"
 
 namespace wisp::kernels {
@@ -78,8 +79,7 @@ inline void Tile(const int8_t* qa, const float* sa, const int32_t* ca, int64_t K
       }
     }
   }
-  const __mmask16 k0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
-  const __mmask16 k1 = cols >= 32 ? __mmask16(0xffff) : cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1);
+  const __mmask16 k0 = FirstLanes(cols), k1 = FirstLanes(cols - 16);
   const __m512 b0 = bias != nullptr ? _mm512_maskz_loadu_ps(k0, bias) : _mm512_setzero_ps();
   const __m512 b1 = bias != nullptr ? _mm512_maskz_loadu_ps(k1, bias + 16) : _mm512_setzero_ps();
   for (int i = 0; i < MR; ++i) {

@@ -40,6 +40,20 @@ std::vector<float> SyntheticSignal(double seconds) {
   return samples;
 }
 
+// A random-weight model (f16 matrices) at the shape of a shared whisper.cpp test header, loaded
+// from memory: seed and n_layers as RandomModelOptions (0 layers: the header's).
+Result<std::unique_ptr<LoadedModel>> LoadRandomModel(const std::string& header_path, uint64_t seed, int n_layers = 0) {
+  Result<GgmlHeader> header = ReadGgmlHeader(header_path);
+  if (!header.ok()) return header.status();
+  RandomModelOptions random;
+  random.seed = seed;
+  random.type = GgmlType::kF16;
+  random.n_layers = n_layers;
+  Result<std::vector<uint8_t>> bytes = BuildRandomGgmlModel(header.value(), random);
+  if (!bytes.ok()) return bytes.status();
+  return LoadGgmlModelFromMemory(bytes->data(), bytes->size());
+}
+
 class TranscribeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -47,14 +61,7 @@ class TranscribeTest : public ::testing::Test {
     if (!std::filesystem::exists(header_path)) {
       GTEST_SKIP() << "shared test data not found: " << header_path;
     }
-    Result<GgmlHeader> header = ReadGgmlHeader(header_path);
-    ASSERT_TRUE(header.ok()) << header.status().message();
-    RandomModelOptions random;
-    random.seed = 7;
-    random.type = GgmlType::kF16;
-    Result<std::vector<uint8_t>> bytes = BuildRandomGgmlModel(header.value(), random);
-    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
-    Result<std::unique_ptr<LoadedModel>> loaded = LoadGgmlModelFromMemory(bytes->data(), bytes->size());
+    Result<std::unique_ptr<LoadedModel>> loaded = LoadRandomModel(header_path, /*seed=*/7);
     ASSERT_TRUE(loaded.ok()) << loaded.status().message();
     model_ = std::move(loaded.value());
     const HParams& hp = model_->weights.hparams;
@@ -300,15 +307,7 @@ TEST_F(TranscribeTest, BestOfBatchedEqualsOneRowAtATime) {
 TEST(BestOfBatched, MultilingualInitialTokensAfterTheForkEqualOneRowAtATime) {
   const std::string header_path = SharedFile("for-tests-ggml-tiny.bin");
   if (!std::filesystem::exists(header_path)) GTEST_SKIP() << "shared test data not found: " << header_path;
-  Result<GgmlHeader> header = ReadGgmlHeader(header_path);
-  ASSERT_TRUE(header.ok()) << header.status().message();
-  RandomModelOptions random;
-  random.seed = 11;
-  random.type = GgmlType::kF16;
-  random.n_layers = 1;
-  Result<std::vector<uint8_t>> bytes = BuildRandomGgmlModel(header.value(), random);
-  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
-  Result<std::unique_ptr<LoadedModel>> model = LoadGgmlModelFromMemory(bytes->data(), bytes->size());
+  Result<std::unique_ptr<LoadedModel>> model = LoadRandomModel(header_path, /*seed=*/11, /*n_layers=*/1);
   ASSERT_TRUE(model.ok()) << model.status().message();
   const HParams& hp = (*model)->weights.hparams;
   Result<Tokenizer> tokenizer = Tokenizer::FromGgmlVocab((*model)->vocab, hp.n_vocab);
