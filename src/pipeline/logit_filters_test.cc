@@ -231,6 +231,27 @@ TEST(SelectNextToken, ArgmaxTakesTheFirstMaximum) {
   EXPECT_EQ(SelectNextToken(logits, 0.0, nullptr), 1);
 }
 
+TEST(SelectNextToken, ArgmaxOfAVocabularyRowEqualsMaxElement) {
+  // A vocabulary-sized row goes through the vector maximum: the first of equal maxima, past the
+  // vector width and in the tail, -0 beside +0, -inf rows, and a NaN (max_element's answer).
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  std::vector<float> logits(51864);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>((i * 7919) % 1000) * 0.01f - 5.0f;
+  logits[30001] = 9.5f;
+  logits[40002] = 9.5f;
+  auto reference = [&] { return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin()); };
+  EXPECT_EQ(SelectNextToken(logits, 0.0, nullptr), 30001);
+  logits[51863] = 11.0f;  // the last element, outside any whole vector
+  EXPECT_EQ(SelectNextToken(logits, 0.0, nullptr), 51863);
+  std::fill(logits.begin(), logits.end(), neg_inf);
+  EXPECT_EQ(SelectNextToken(logits, 0.0, nullptr), 0);
+  logits[17] = -0.0f;
+  logits[18] = 0.0f;
+  EXPECT_EQ(SelectNextToken(logits, 0.0, nullptr), 17);
+  logits[5] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(SelectNextToken(logits, 0.0, nullptr), reference());
+}
+
 TEST(SelectNextToken, SamplingFollowsTheTemperedSoftmax) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
   // p = softmax([0, log 3] / 1) = [0.25, 0.75]; the -inf tokens are never drawn.
