@@ -15,6 +15,12 @@ cd UnitRoot(long long numerator, long long denominator) {
   return cd(std::cos(angle), std::sin(angle));
 }
 
+// a * b written out: std::complex's operator* checks every product for NaN and would call
+// __muldc3 to recover infinities, a branch per multiply in the FFT's innermost loop.
+inline cd Mul(cd a, cd b) {
+  return cd(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
+}
+
 // Out-of-place DFT of R values (R <= 5): out[q] = sum_r v[r] exp(-2 pi i q r / R);
 // roots[m] = exp(-2 pi i m / R) (precomputed: no trigonometry per butterfly).
 inline void SmallDft(int radix, const cd* roots, const cd* v, cd* out) {
@@ -33,10 +39,28 @@ inline void SmallDft(int radix, const cd* roots, const cd* v, cd* out) {
       out[3] = b - d_times_minus_i;
       return;
     }
+    case 5: {
+      // The symmetric form: with w = exp(-2 pi i / 5), out[q] and out[5 - q] share the real
+      // parts' sums and differ in the sign of the imaginary ones; 12 real multiplies, not 100.
+      const double c1 = roots[1].real(), s1 = roots[1].imag(), c2 = roots[2].real(), s2 = roots[2].imag();
+      const cd a1 = v[1] + v[4], b1 = v[1] - v[4];
+      const cd a2 = v[2] + v[3], b2 = v[2] - v[3];
+      const cd re1 = v[0] + c1 * a1 + c2 * a2;
+      const cd re2 = v[0] + c2 * a1 + c1 * a2;
+      // i * (s1 b1 + s2 b2) and i * (s2 b1 - s1 b2): (x + iy) * i = -y + ix.
+      const cd m1 = s1 * b1 + s2 * b2, m2 = s2 * b1 - s1 * b2;
+      const cd im1(-m1.imag(), m1.real()), im2(-m2.imag(), m2.real());
+      out[0] = v[0] + a1 + a2;
+      out[1] = re1 + im1;
+      out[4] = re1 - im1;
+      out[2] = re2 + im2;
+      out[3] = re2 - im2;
+      return;
+    }
     default: {
       for (int q = 0; q < radix; ++q) {
         cd acc = 0.0;
-        for (int r = 0; r < radix; ++r) acc += v[r] * roots[(q * r) % radix];
+        for (int r = 0; r < radix; ++r) acc += Mul(v[r], roots[(q * r) % radix]);
         out[q] = acc;
       }
       return;
@@ -81,13 +105,21 @@ void ComplexFft::Forward(cd* data) {
     const int span = stage.span;
     const int stride = n_ / radix;
     cd v[5], out[5];
-    for (int j = 0; j < stride; ++j) {
-      const int k = j % span;
-      const cd* tw = &stage.twiddles[static_cast<size_t>(k) * radix];
-      for (int r = 0; r < radix; ++r) v[r] = src[j + r * stride] * tw[r];
-      SmallDft(radix, stage.roots.data(), v, out);
-      const int base = (j / span) * span * radix + k;
-      for (int q = 0; q < radix; ++q) dst[base + q * span] = out[q];
+    // j = g * span + k: butterfly j reads src[j + r * stride] and writes
+    // dst[g * span * radix + k + q * span]. The first of each group (k = 0) has unit twiddles.
+    for (int g = 0; g * span < stride; ++g) {
+      for (int k = 0; k < span; ++k) {
+        const int j = g * span + k;
+        const cd* tw = &stage.twiddles[static_cast<size_t>(k) * radix];
+        if (k == 0) {
+          for (int r = 0; r < radix; ++r) v[r] = src[j + r * stride];
+        } else {
+          for (int r = 0; r < radix; ++r) v[r] = Mul(src[j + r * stride], tw[r]);
+        }
+        SmallDft(radix, stage.roots.data(), v, out);
+        cd* to = dst + g * span * radix + k;
+        for (int q = 0; q < radix; ++q) to[q * span] = out[q];
+      }
     }
     std::swap(src, dst);
   }
@@ -113,7 +145,7 @@ void PowerSpectrum::Compute(const float* frame, const double* window, double* ou
     const cd even = 0.5 * (zk + zc);
     const cd diff = 0.5 * (zk - zc);
     const cd odd(diff.imag(), -diff.real());  // diff / i
-    const cd x = even + unpack_twiddles_[k] * odd;
+    const cd x = even + Mul(unpack_twiddles_[k], odd);
     out[k] = x.real() * x.real() + x.imag() * x.imag();
   }
 }
