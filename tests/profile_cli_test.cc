@@ -317,6 +317,9 @@ TEST(BenchWorkModel, DecodeStepReadsWeightsEmbeddingAndKvCache) {
   EXPECT_NEAR(b.weights / 1e6, (4 * 14.0 * 384 * 384 + 51864.0 * 384) * 4 / 1e6, 0.2);
   EXPECT_EQ(b.kv_cache, int64_t{4} * 4 * (2 * 65 * 384 + 2 * 1500 * 384));
   EXPECT_EQ(b.total(), b.weights + b.kv_cache);
+  // Under compute bf16: bf16 matrices and cross-attention K/V, the self-attention cache still f32.
+  const wisp::DecodeStepBytes bf16 = wisp::DecodeStepReadBytes(hp, 64, 2.0, 2);
+  EXPECT_EQ(bf16.kv_cache, int64_t{4} * (4 * 2 * 65 * 384 + 2 * 2 * 1500 * 384));
 }
 
 }  // namespace

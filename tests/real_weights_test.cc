@@ -497,7 +497,10 @@ TEST(RealWeightsComputeBudget, AutoStaysWithinTheDriftBudget) {
     }
     Result<BudgetRun> automatic = RunBudget(auto_variant, files);
     ASSERT_TRUE(automatic.ok()) << automatic.status().message();
-    Result<BudgetRun> stored_f32 = RunBudget(std::string(storage) + " compute f32", files);
+    // The shipped directory at f32 is the f32 model itself: measured once.
+    Result<BudgetRun> stored_f32 = std::string(storage) == "ctranslate2-f16"
+                                       ? Result<BudgetRun>(*model_f32)
+                                       : RunBudget(std::string(storage) + " compute f32", files);
     ASSERT_TRUE(stored_f32.ok()) << stored_f32.status().message();
     int kept_auto = 0, kept_f32 = 0, same_as_storage = 0;
     for (size_t i = 0; i < files.size(); ++i) {

@@ -225,6 +225,9 @@ TEST_F(ServerTest, ApiKeyIsRequiredOnV1) {
   auto health = server.Client().Get("/health");  // health checks need no key
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  // Both transcriptions are done: no place held, of parallel 1 + the default queue.
+  EXPECT_EQ(health->body, "{\"status\":\"ok\",\"admitted\":0,\"capacity\":" +
+                              std::to_string(ServerConfig().parallel + ServerConfig().max_queue) + "}");
 }
 
 TEST_F(ServerTest, BodiesOverMaxBodyAre413) {
@@ -305,6 +308,9 @@ TEST_F(ServerTest, AFullQueueIs429) {
     // no probe ever meets a full server (seen once in CI, beside real_weights_test).
     for (int i = 0; i < 500 && server.admitted() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_EQ(server.admitted(), 2) << "the two stalled uploads did not take their places within 5 s";
+    auto health = server.Client().Get("/health");  // what an operator sees of the full server
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->body, "{\"status\":\"ok\",\"admitted\":2,\"capacity\":2}");
     for (int i = 0; i < 100; ++i) {
       auto r = server.Client().Post("/v1/audio/transcriptions", Form(Slurp(kJfk), "jfk.wav", {}));
       ASSERT_TRUE(r);

@@ -441,7 +441,9 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   }
   std::string step_note;
   if (r.Wants("step")) {
-    const DecodeStepBytes bytes = DecodeStepReadBytes(short_hp, kStepPosition, matrix_bytes);
+    // Compute bf16 packs the cross-attention K/V in bf16 (model/transformer_block.h WithComputeOf).
+    const DecodeStepBytes bytes = DecodeStepReadBytes(short_hp, kStepPosition, matrix_bytes,
+                                                      w.compute == ComputeType::kBf16 && fast ? 2 : 4);
     const double bound_ms = bandwidth > 0 ? bytes.total() / (bandwidth * 1e9) * 1e3 : 0;
     row("decode step at position 64 (per token)", step_ms,
         Fmt("%.1f MB read", bytes.total() / 1e6) + Fmt(" (%.1f weights", bytes.weights / 1e6) +

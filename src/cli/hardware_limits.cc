@@ -262,7 +262,8 @@ double StaticDecoderFlops(const HParams& hp, int n_tokens, bool all_logits, bool
   return DecoderCallFlops(hp, n_tokens, 0, all_logits) + (with_cross_kv ? CrossKvFlops(hp) : 0.0);
 }
 
-DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight) {
+DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight,
+                                    int cross_kv_bytes_per_value) {
   const int64_t d = hp.n_text_state, f = sizeof(float);
   // Per layer: self q,k,v,out (4 d^2) + cross q,out (2 d^2) + mlp (8 d^2) as matrices; biases
   // (self q,v,out, cross q,out, mlp 4d + d) and three LayerNorms (6 d) in f32.
@@ -270,7 +271,8 @@ DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix
   const int64_t vectors = hp.n_text_layer * (10 * d + 6 * d) + 2 * d /* ln */ + d /* position */;
   DecodeStepBytes b;
   b.weights = static_cast<int64_t>(matrices * matrix_bytes_per_weight) + f * vectors;
-  b.kv_cache = f * hp.n_text_layer * (2 * (int64_t{n_past} + 1) * d + 2 * int64_t{hp.n_audio_ctx} * d);
+  b.kv_cache = hp.n_text_layer * (f * 2 * (int64_t{n_past} + 1) * d +
+                                  int64_t{cross_kv_bytes_per_value} * 2 * int64_t{hp.n_audio_ctx} * d);
   return b;
 }
 

@@ -50,12 +50,14 @@ double StaticDecoderFlops(const HParams& hp, int n_tokens, bool all_logits, bool
 
 // Bytes a one-token decode step at position n_past must read from memory at the least.
 // matrix_bytes_per_weight: how the fast backend stores the matrices it streams (4 f32 panels,
-// 2 f16 panels, 34/32 q8_0 panels); norms, biases and the KV cache are f32.
+// 2 f16 panels, 34/32 q8_0 panels); norms, biases and the self-attention cache are f32, the
+// cross-attention K/V panels cross_kv_bytes_per_value (4, or 2 under compute bf16).
 struct DecodeStepBytes {
   int64_t weights = 0;   // every decoder matrix a step uses + the token embedding (logits)
   int64_t kv_cache = 0;  // self-attention K/V up to n_past + 1 and the cross-attention K/V
   int64_t total() const { return weights + kv_cache; }
 };
-DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight = 4.0);
+DecodeStepBytes DecodeStepReadBytes(const HParams& hp, int n_past, double matrix_bytes_per_weight = 4.0,
+                                    int cross_kv_bytes_per_value = 4);
 
 }  // namespace wisp

@@ -52,7 +52,8 @@ std::string ServeHelp() {
          "Answers OpenAI's audio API, so the official clients work with base_url pointed here:\n"
          "  POST /v1/audio/transcriptions, POST /v1/audio/translations (multipart: file, model, language,\n"
          "  prompt, temperature, response_format json|text|srt|verbose_json|vtt, timestamp_granularities[],\n"
-         "  stream), GET /v1/models, GET /health. Audio: WAV or anything ffmpeg reads.\n"
+         "  stream), GET /v1/models, GET /health (status, requests admitted, capacity). Audio: WAV or\n"
+         "  anything ffmpeg reads.\n"
          "\n"
          "options:\n" +
          FormatOptionsHelp(ServeOptionSpecs()) +

@@ -3,6 +3,7 @@
 // table that passes completely gets the second, which points, converts and packs.
 #include "model/bind_weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <unordered_map>
@@ -134,23 +135,51 @@ std::vector<uint8_t> RowsAsMinBlocks(const SourceTensor& t) {
   return blocks;
 }
 
-// The compute type the matrices run in, from the request, the stored types and the CPU.
-// int8_within_budget: false when a matrix's stored type is one whose integer path measured
-// outside the drift budget (q5_0, q4_0: +0.7 and +4.6 points of pooled WER over their exact
-// products on the 30 real files; real_weights_test's ComputeBudget), which auto then runs exactly.
-Result<ComputeType> ResolveCompute(const LoadOptions& options, bool quantized, bool int8_within_budget,
+// What `auto` runs a matrix of each stored type in: the fastest compute type whose drift on the 30
+// real-speech files stays within the budget (docs/PERFORMANCE.md "Compute auto"; real_weights_test's
+// ComputeBudget checks it on every CI run). Pooled WER in points against the same storage at f32.
+struct AutoCompute {
+  TensorDType dtype;
+  GgmlType ggml_type;  // with kGgml only
+  ComputeType compute;
+};
+constexpr AutoCompute kAutoCompute[] = {
+    {TensorDType::kF32, GgmlType::kF32, ComputeType::kBf16},  // as f16: bf16 28/30 identical, -3.34
+    {TensorDType::kF16, GgmlType::kF32, ComputeType::kBf16},  // bf16: 28/30 token-identical, -3.34
+    {TensorDType::kBF16, GgmlType::kF32, ComputeType::kBf16},
+    {TensorDType::kGgml, GgmlType::kF32, ComputeType::kBf16},
+    {TensorDType::kGgml, GgmlType::kF16, ComputeType::kBf16},
+    {TensorDType::kGgml, GgmlType::kQ8_0, ComputeType::kInt8},  // 23/30 of its f32's, -3.55
+    {TensorDType::kI8Rows, GgmlType::kF32, ComputeType::kInt8},  // CTranslate2 int8: 21/30, -4.86
+    {TensorDType::kGgml, GgmlType::kQ5_1, ComputeType::kInt8},  // 22/30, +0.20
+    {TensorDType::kGgml, GgmlType::kQ4_1, ComputeType::kInt8},  // 23/30, -0.30
+    {TensorDType::kGgml, GgmlType::kQ5_0, ComputeType::kF32},   // int8 +0.41, bf16 +1.01: outside
+    {TensorDType::kGgml, GgmlType::kQ4_0, ComputeType::kF32},   // int8 +6.28, bf16 +27.96: outside
+};
+
+ComputeType AutoComputeOf(const SourceTensor& t) {
+  for (const AutoCompute& a : kAutoCompute) {
+    if (a.dtype == t.dtype && (t.dtype != TensorDType::kGgml || a.ggml_type == t.ggml_type)) return a.compute;
+  }
+  return ComputeType::kF32;  // a type not measured: exact
+}
+
+// The compute type the matrices run in, from the request, auto's choice for every matrix
+// (`wanted`, by kAutoCompute) and the CPU. Under auto, one matrix outside every budget makes the
+// model exact; integer-path matrices make it int8 (a quantized file's float matrices, such as
+// whisper.cpp's f16 conv kernels, go along); float matrices alone make it bf16.
+Result<ComputeType> ResolveCompute(const LoadOptions& options, const std::vector<ComputeType>& wanted,
                                    std::string* note) {
   const bool vnni = Q8IntegerProductsAvailable();
+  const bool quantized = std::count(wanted.begin(), wanted.end(), ComputeType::kInt8) != 0 ||
+                         std::count(wanted.begin(), wanted.end(), ComputeType::kF32) != 0;
   switch (options.compute) {
     case ComputeType::kAuto:
-      // The fastest compute type whose drift on the real-speech set stays within the budget
-      // (docs/PERFORMANCE.md, "Compute auto"; checked by real_weights_test's ComputeBudget):
-      // floating-point matrices in bf16 (28 of 30 files token-identical to f32, WER not worse),
-      // quantized ones on the integer path except q5_0 / q4_0 (see above). Where the CPU lacks
-      // the instructions: exact f32.
-      if (quantized) {
-        return options.q8_0_int8_activations && vnni && int8_within_budget ? ComputeType::kInt8 : ComputeType::kF32;
-      }
+      // A model with a matrix outside every budget runs exactly; one with integer-path matrices
+      // runs int8 (its float neighbours, the conv kernels, follow); a float model bf16. Where the
+      // CPU lacks the instructions: exact f32.
+      if (std::count(wanted.begin(), wanted.end(), ComputeType::kF32) != 0) return ComputeType::kF32;
+      if (quantized) return options.q8_0_int8_activations && vnni ? ComputeType::kInt8 : ComputeType::kF32;
       return Bf16ProductsAvailable() ? ComputeType::kBf16 : ComputeType::kF32;
     case ComputeType::kF32:
       return ComputeType::kF32;
@@ -262,17 +291,11 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
   // Second pass: bind, convert and pack.
   std::unordered_set<const Tensor*> matrices;
   ForEachMatrix(&w, [&](Tensor* t) { matrices.insert(t); });
-  bool quantized = false, int8_within_budget = true;
+  std::vector<ComputeType> wanted;  // auto's choice for every matrix
   for (const auto& [src, t] : binds) {
-    const bool float_type = src->dtype == TensorDType::kF32 || src->dtype == TensorDType::kF16 ||
-                            src->dtype == TensorDType::kBF16 ||
-                            (src->dtype == TensorDType::kGgml &&
-                             (src->ggml_type == GgmlType::kF32 || src->ggml_type == GgmlType::kF16));
-    quantized = quantized || (matrices.count(t) != 0 && !float_type);
-    int8_within_budget = int8_within_budget && !(matrices.count(t) != 0 && src->dtype == TensorDType::kGgml &&
-                                                 (src->ggml_type == GgmlType::kQ5_0 || src->ggml_type == GgmlType::kQ4_0));
+    if (matrices.count(t) != 0) wanted.push_back(AutoComputeOf(*src));
   }
-  Result<ComputeType> compute = ResolveCompute(options, quantized, int8_within_budget, &model->compute_note);
+  Result<ComputeType> compute = ResolveCompute(options, wanted, &model->compute_note);
   if (!compute.ok()) return compute.status();
   w.compute = *compute;
   w.q8_0_int8_activations = w.compute == ComputeType::kInt8;

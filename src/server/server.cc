@@ -278,8 +278,12 @@ void HttpServer::Impl::Route() {
     SendErrorAndClose(res, *refused);
     return httplib::Server::HandlerResponse::Handled;
   });
-  http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"status\":\"ok\"}", "application/json");
+  // A load balancer or operator sees how full the server is: the transcriptions running or
+  // waiting, beside how many it admits before answering 429.
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"status\":\"ok\",\"admitted\":" + std::to_string(admission.admitted()) +
+                        ",\"capacity\":" + std::to_string(admission.capacity()) + "}",
+                    "application/json");
   });
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(ModelsListJson(models.names()), "application/json");

@@ -92,7 +92,7 @@ class Admission {
 
   int parallel() const { return static_cast<int>(slots_.size()); }
   int capacity() const { return capacity_; }
-  int admitted() const;  // places held now (tests, /health)
+  int admitted() const;  // places held now (/health reports it)
 
  private:
   std::vector<std::unique_ptr<Slot>> slots_;

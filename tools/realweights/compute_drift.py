@@ -30,19 +30,11 @@ import subprocess
 import sys
 import tempfile
 
+from word_errors import word_errors
+
 
 def words(text):
     return re.findall(r"[a-z0-9']+", text.lower())
-
-
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, y in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
-        prev = cur
-    return prev[-1]
 
 
 def transcribe(args, model, compute, audio, outdir):
@@ -105,11 +97,11 @@ def main():
         if reference is None:
             reference = base
         base_kept = sum(base[k][0] == reference[k][0] for k in refs)
-        base_wer = sum(edit_distance(refs[k], words(base[k][1])) for k in refs) / sum(len(r) for r in refs.values())
+        base_wer = sum(word_errors(refs[k], words(base[k][1])) for k in refs) / sum(len(r) for r in refs.values())
         for c, (out, cpu_s, notes) in runs.items():
             same = sum(out[k][0] == base[k][0] for k in refs)
             kept = sum(out[k][0] == reference[k][0] for k in refs)
-            errors = sum(edit_distance(refs[k], words(out[k][1])) for k in refs)
+            errors = sum(word_errors(refs[k], words(out[k][1])) for k in refs)
             wer = errors / sum(len(r) for r in refs.values())
             ok = kept >= base_kept - 0.1 * len(refs) and (wer - base_wer) * 100 <= 0.3
             differ = ",".join(k for k in refs if out[k][0] != base[k][0])

@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+from word_errors import word_errors  # noqa: F401 (make_decoding_golden imports it from here)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 SHARED_DIR = os.path.abspath(os.path.join(REPO, "..", "shared", "data"))
@@ -92,17 +94,6 @@ def sha256_file(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def word_errors(ref_words, hyp_words):
-    """Word-level Levenshtein distance (substitutions + deletions + insertions)."""
-    prev = list(range(len(hyp_words) + 1))
-    for i, r in enumerate(ref_words, 1):
-        cur = [i] + [0] * len(hyp_words)
-        for j, h in enumerate(hyp_words, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
 
 
 def tool_version(cmd):
