@@ -170,9 +170,11 @@ const std::vector<Variant> kVariants = {
     // tools/realweights/ct2_to_openai.py and to_hf.py; skipped unless WISP_REAL_PT / WISP_REAL_HF name them.
     {"openai-pt", true},
     {"huggingface", true},
-    // Measured with int8 products and the encoder's attention in bf16 (compute auto on VNNI).
-    {"ctranslate2-int8_float16", false, 5, 0.16, Products::kInt8},  // int8 rows (127 / max|row|), rest f16
-    {"ggml-q8_0", false, 5, 0.16, Products::kInt8},
+    // Measured with int8 products and the encoder's attention in bf16 (compute auto on VNNI), and
+    // for these two and q4_1 the decoder's cross-attention K/V in bf16 (bind_weights.cc kAutoCompute:
+    // the WER bounds rose from 0.16 with it, to the f32 model's level).
+    {"ctranslate2-int8_float16", false, 5, 0.18, Products::kInt8},  // int8 rows (127 / max|row|), rest f16
+    {"ggml-q8_0", false, 5, 0.22, Products::kInt8},
     {"ggml-q5_1", false, 2, 0.17, Products::kInt8},
     // auto runs q5_0 and q4_0 exactly (their integer path is outside the drift budget): any CPU.
     {"ggml-q5_0", false, 1, 0.17, Products::kAny},

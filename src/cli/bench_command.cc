@@ -441,9 +441,10 @@ int RunBenchCommand(const std::vector<std::string>& argv) {
   }
   std::string step_note;
   if (r.Wants("step")) {
-    // Compute bf16 packs the cross-attention K/V in bf16 (model/transformer_block.h WithComputeOf).
-    const DecodeStepBytes bytes = DecodeStepReadBytes(short_hp, kStepPosition, matrix_bytes,
-                                                      w.compute == ComputeType::kBf16 && fast ? 2 : 4);
+    // Compute bf16 packs the cross-attention K/V in bf16, and int8 where the stored type allows
+    // (model/transformer_block.h CrossKvContextOf).
+    const bool kv_bf16 = fast && (w.compute == ComputeType::kBf16 || w.cross_kv_bf16);
+    const DecodeStepBytes bytes = DecodeStepReadBytes(short_hp, kStepPosition, matrix_bytes, kv_bf16 ? 2 : 4);
     const double bound_ms = bandwidth > 0 ? bytes.total() / (bandwidth * 1e9) * 1e3 : 0;
     row("decode step at position 64 (per token)", step_ms,
         Fmt("%.1f MB read", bytes.total() / 1e6) + Fmt(" (%.1f weights", bytes.weights / 1e6) +

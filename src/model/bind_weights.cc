@@ -137,31 +137,41 @@ std::vector<uint8_t> RowsAsMinBlocks(const SourceTensor& t) {
 
 // What `auto` runs a matrix of each stored type in: the fastest compute type whose drift on the 30
 // real-speech files stays within the budget (docs/PERFORMANCE.md "Compute auto"; real_weights_test's
-// ComputeBudget checks it on every CI run). Pooled WER in points against the same storage at f32.
+// ComputeBudget checks it on every CI run), and whether its int8 products may take the decoder's
+// cross-attention K/V in bf16 (half the bytes a decoding step reads of them; q8_0's 1-thread
+// transcription of long.wav 1.86 -> 1.59 s) within that budget. Pooled WER in points against the
+// same storage at f32.
 struct AutoCompute {
   TensorDType dtype;
   GgmlType ggml_type;  // with kGgml only
   ComputeType compute;
+  bool int8_cross_kv_bf16;
 };
 constexpr AutoCompute kAutoCompute[] = {
-    {TensorDType::kF32, GgmlType::kF32, ComputeType::kBf16},  // as f16: bf16 28/30 identical, -3.34
-    {TensorDType::kF16, GgmlType::kF32, ComputeType::kBf16},  // bf16: 28/30 token-identical, -3.34
-    {TensorDType::kBF16, GgmlType::kF32, ComputeType::kBf16},
-    {TensorDType::kGgml, GgmlType::kF32, ComputeType::kBf16},
-    {TensorDType::kGgml, GgmlType::kF16, ComputeType::kBf16},
-    {TensorDType::kGgml, GgmlType::kQ8_0, ComputeType::kInt8},  // 23/30 of its f32's, -3.55
-    {TensorDType::kI8Rows, GgmlType::kF32, ComputeType::kInt8},  // CTranslate2 int8: 21/30, -4.86
-    {TensorDType::kGgml, GgmlType::kQ5_1, ComputeType::kInt8},  // 22/30, +0.20
-    {TensorDType::kGgml, GgmlType::kQ4_1, ComputeType::kInt8},  // 23/30, -0.30
-    {TensorDType::kGgml, GgmlType::kQ5_0, ComputeType::kF32},   // int8 +0.41, bf16 +1.01: outside
-    {TensorDType::kGgml, GgmlType::kQ4_0, ComputeType::kF32},   // int8 +6.28, bf16 +27.96: outside
+    {TensorDType::kF32, GgmlType::kF32, ComputeType::kBf16, false},  // as f16
+    {TensorDType::kF16, GgmlType::kF32, ComputeType::kBf16, false},  // bf16: 28/30 token-identical, -3.34
+    {TensorDType::kBF16, GgmlType::kF32, ComputeType::kBf16, false},
+    {TensorDType::kGgml, GgmlType::kF32, ComputeType::kBf16, false},
+    {TensorDType::kGgml, GgmlType::kF16, ComputeType::kBf16, false},
+    // int8 with bf16 cross K/V: 18/30 identical to the f32 model (its f32: 20), -0.30 (f32 K/V: -3.55)
+    {TensorDType::kGgml, GgmlType::kQ8_0, ComputeType::kInt8, true},
+    {TensorDType::kI8Rows, GgmlType::kF32, ComputeType::kInt8, true},  // CTranslate2 int8: 14/30 (14), -3.75 (-4.86)
+    {TensorDType::kGgml, GgmlType::kQ4_1, ComputeType::kInt8, true},  // 1/30 (1), -2.53 (-0.30)
+    {TensorDType::kGgml, GgmlType::kQ5_1, ComputeType::kInt8, false},  // +0.20; with bf16 K/V +0.81: outside
+    {TensorDType::kGgml, GgmlType::kQ5_0, ComputeType::kF32, false},   // int8 +0.41, bf16 +1.01: outside
+    {TensorDType::kGgml, GgmlType::kQ4_0, ComputeType::kF32, false},   // int8 +6.28, bf16 +27.96: outside
 };
 
-ComputeType AutoComputeOf(const SourceTensor& t) {
+const AutoCompute* AutoComputeRow(const SourceTensor& t) {
   for (const AutoCompute& a : kAutoCompute) {
-    if (a.dtype == t.dtype && (t.dtype != TensorDType::kGgml || a.ggml_type == t.ggml_type)) return a.compute;
+    if (a.dtype == t.dtype && (t.dtype != TensorDType::kGgml || a.ggml_type == t.ggml_type)) return &a;
   }
-  return ComputeType::kF32;  // a type not measured: exact
+  return nullptr;
+}
+
+ComputeType AutoComputeOf(const SourceTensor& t) {
+  const AutoCompute* row = AutoComputeRow(t);
+  return row != nullptr ? row->compute : ComputeType::kF32;  // a type not measured: exact
 }
 
 // The compute type the matrices run in, from the request, auto's choice for every matrix
@@ -292,13 +302,21 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
   std::unordered_set<const Tensor*> matrices;
   ForEachMatrix(&w, [&](Tensor* t) { matrices.insert(t); });
   std::vector<ComputeType> wanted;  // auto's choice for every matrix
+  bool int8_cross_kv_bf16 = true;   // every quantized matrix's row allows it
   for (const auto& [src, t] : binds) {
-    if (matrices.count(t) != 0) wanted.push_back(AutoComputeOf(*src));
+    if (matrices.count(t) == 0) continue;
+    wanted.push_back(AutoComputeOf(*src));
+    const AutoCompute* row = AutoComputeRow(*src);
+    if (row == nullptr || (row->compute != ComputeType::kBf16 && !row->int8_cross_kv_bf16)) int8_cross_kv_bf16 = false;
   }
   Result<ComputeType> compute = ResolveCompute(options, wanted, &model->compute_note);
   if (!compute.ok()) return compute.status();
   w.compute = *compute;
   w.q8_0_int8_activations = w.compute == ComputeType::kInt8;
+  // A quantized model's rows decide (its float conv kernels allow anything); a float model under
+  // --compute int8 was not measured with bf16 K/V and keeps f32.
+  w.cross_kv_bf16 = w.compute == ComputeType::kInt8 && int8_cross_kv_bf16 && Bf16ProductsAvailable() &&
+                    std::count(wanted.begin(), wanted.end(), ComputeType::kBf16) != static_cast<ptrdiff_t>(wanted.size());
   // bf16 panels come from f32 or the file's halves: quantized blocks are dequantized, not packed.
   const bool bf16 = w.compute == ComputeType::kBf16;
   const bool borrow = table.data_outlives_load;

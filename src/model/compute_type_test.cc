@@ -160,6 +160,19 @@ TEST(ComputeType, Int8QuantizesFloatModelsAndF32IsExact) {
   EXPECT_EQ((*auto_q8)->weights.compute, vnni ? ComputeType::kInt8 : ComputeType::kF32);
   EXPECT_EQ((*int8_q8)->weights.token_embedding.packed_q8_0_int != nullptr, vnni);
   EXPECT_EQ((*int8_q8)->compute_note.empty(), vnni);
+  // int8 on q8_0 takes the cross-attention K/V in bf16 where the CPU has bf16 products (its row of
+  // kAutoCompute); the f16 file under --compute int8 keeps them f32 (not measured so).
+  EXPECT_EQ((*auto_q8)->weights.cross_kv_bf16, vnni && Bf16ProductsAvailable());
+  EXPECT_EQ((*int8_q8)->weights.cross_kv_bf16, vnni && Bf16ProductsAvailable());
+  if (vnni) {
+    EXPECT_FALSE((*int8_f16)->weights.cross_kv_bf16);
+    DecoderState state;
+    const HParams& hp = (*auto_q8)->weights.hparams;
+    std::vector<float> features(static_cast<size_t>(hp.n_audio_ctx) * hp.n_audio_state, 0.25f);
+    SetAudioFeatures((*auto_q8)->weights, OpContext{}, features.data(), &state);
+    EXPECT_EQ(state.cross_kv[0].kt_bf16.empty(), !Bf16ProductsAvailable());
+    EXPECT_EQ(state.cross_kv[0].kt_panels.empty(), Bf16ProductsAvailable());
+  }
   // f32 on q8_0: the exact widening panels, never integer products.
   EXPECT_EQ((*f32_q8)->weights.compute, ComputeType::kF32);
   EXPECT_NE((*f32_q8)->weights.token_embedding.packed_q8_0, nullptr);
@@ -180,6 +193,7 @@ TEST(ComputeType, AutoRunsQ4_0AndQ5_0Exactly) {
     EXPECT_EQ((*automatic)->weights.compute, ComputeType::kF32) << GgmlTypeName(static_cast<int32_t>(type));
     EXPECT_EQ((*automatic)->weights.token_embedding.packed_q8_0_int, nullptr) << GgmlTypeName(static_cast<int32_t>(type));
     EXPECT_EQ((*int8)->weights.compute, Q8IntegerProductsAvailable() ? ComputeType::kInt8 : ComputeType::kF32);
+    EXPECT_FALSE((*int8)->weights.cross_kv_bf16) << "not measured within the budget";
     std::remove(path.c_str());
   }
 }

@@ -34,7 +34,7 @@ void SetAudioFeatures(const ModelWeights& w, const OpContext& ctx, const float* 
   }
   state->cross_kv.resize(hp.n_text_layer);
   for (int l = 0; l < hp.n_text_layer; ++l) {
-    PrepareKv(WithComputeOf(w, ctx, /*decoder=*/true), state->cross_k.data() + l * stride, d,
+    PrepareKv(CrossKvContextOf(w, ctx), state->cross_k.data() + l * stride, d,
               state->cross_v.data() + l * stride, d, n, hp.n_text_head, d / hp.n_text_head, &state->cross_kv[l]);
   }
   state->n_past = 0;

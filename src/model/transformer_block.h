@@ -55,6 +55,15 @@ inline OpContext WithComputeOf(const ModelWeights& w, const OpContext& ctx, bool
   return c;
 }
 
+// The context the decoder's cross-attention K/V are prepared in (their panels' precision is then
+// that of every step's products over them): the decoder's, or bf16 under int8 where the weights
+// allow it (ModelWeights::cross_kv_bf16). The self-attention keeps WithComputeOf's.
+inline OpContext CrossKvContextOf(const ModelWeights& w, const OpContext& ctx) {
+  OpContext c = WithComputeOf(w, ctx, /*decoder=*/true);
+  if (w.cross_kv_bf16) c.compute = ComputeType::kBf16;
+  return c;
+}
+
 // y (n, out) = x (n, in) W^T + b for one Linear layer, into a buffer of row stride ldy.
 inline void ApplyLinear(const OpContext& ctx, const Linear& l, const float* x, int64_t n, float* y,
                         int64_t ldy) {

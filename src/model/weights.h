@@ -119,6 +119,9 @@ struct ModelWeights {
   // matrix into bf16 panels and runs attention's products in bf16; kInt8 means integer products
   // for the quantized matrices.
   ComputeType compute = ComputeType::kF32;
+  // Under compute int8: the decoder's cross-attention K/V packed and multiplied in bf16 (where the
+  // CPU has bf16 products and the stored type's drift allows it: bind_weights.cc kAutoCompute).
+  bool cross_kv_bf16 = false;
 
   // Storage behind the views above: the reader's mappings and buffers (TensorTable::keep_alive).
   std::vector<std::shared_ptr<void>> keep_alive;
