@@ -174,17 +174,22 @@ void PackTransposedBf16(Bf16Isa isa, const float* W, int64_t ldw, int64_t N, int
 void PackTransposedHalfBf16(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed) {
   // Widening f16 is exact on every ISA (vcvtph2ps or HalfToFloat); the vector one is load time.
   PackTransposedRows(isa, nullptr, 0, N, K, packed, [&](int64_t n0, int64_t rows, float* out) {
-#if defined(__x86_64__)
-    if (isa == Bf16Isa::kAvx512Bf16) return WidenHalfRowsAvx512(W + 2 * n0 * ldw, ldw, rows, K, out);
-#endif
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t k = 0; k < K; ++k) {
-        uint16_t h;  // the file's halves may sit at odd addresses
-        std::memcpy(&h, W + 2 * ((n0 + r) * ldw + k), 2);
-        out[r * K + k] = HalfToFloat(h);
-      }
-    }
+    WidenHalfRows(isa, W + 2 * n0 * ldw, ldw, rows, K, out);
   });
+}
+
+void WidenHalfRows(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t rows, int64_t K, float* out) {
+#if defined(__x86_64__)
+  if (isa == Bf16Isa::kAvx512Bf16) return WidenHalfRowsAvx512(W, ldw, rows, K, out);
+#endif
+  (void)isa;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < K; ++k) {
+      uint16_t h;  // the file's halves may sit at odd addresses
+      std::memcpy(&h, W + 2 * (r * ldw + k), 2);
+      out[r * K + k] = HalfToFloat(h);
+    }
+  }
 }
 
 void PackRowMajorBf16(Bf16Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, uint16_t* packed) {

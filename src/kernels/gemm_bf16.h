@@ -55,6 +55,9 @@ size_t PackedSizeBf16(int64_t K, int64_t N);
 void PackTransposedBf16(Bf16Isa isa, const float* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
 // The same from W in IEEE half precision (a model file's little-endian bytes, any alignment).
 void PackTransposedHalfBf16(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t N, int64_t K, uint16_t* packed);
+// Rows [0, rows) of W in IEEE half precision (row stride ldw elements, any alignment) widened to
+// f32 rows of K (exact on every ISA; the isa is speed).
+void WidenHalfRows(Bf16Isa isa, const uint8_t* W, int64_t ldw, int64_t rows, int64_t K, float* out);
 // Packs B (K, N) row-major with leading dimension ldb (attention's V).
 void PackRowMajorBf16(Bf16Isa isa, const float* B, int64_t ldb, int64_t K, int64_t N, uint16_t* packed);
 // Row n of W (column n of the packed matrix) back as K floats.

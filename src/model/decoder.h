@@ -20,7 +20,15 @@ struct DecoderState {
   std::vector<PreparedKv> cross_kv;     // per layer, over cross_k/v, prepared once per window
   std::vector<float> x, last;  // activations of the current call
   BlockScratch block;
+  // Logits formed so far, and how many of them exactly (the rest by the vocabulary screen).
+  int64_t vocab_outputs = 0, vocab_outputs_exact = 0;
 };
+
+// The vocabulary screen's margin in logits (ops.h ScreenedLinearOp): every logit within it of the
+// row's largest screened one is the exact product's (the screen's error is ~0.1, <= 0.44 seen), and
+// it widens where the tokens below it hold more than a tenth of the probability. Measured on the
+// real tiny.en by tests/real_vocab_screen_test.cc (docs/PERFORMANCE.md "Vocabulary screen").
+constexpr float kVocabScreenMargin = 6.0f;
 
 void InitDecoderState(const HParams& hp, DecoderState* state);
 

@@ -14,6 +14,10 @@ void PackMatrix(Tensor* t, ModelWeights* weights) {
     return;
   }
   const int64_t rows = t->shape[0], cols = t->numel() / t->shape[0];
+  if (t == &weights->token_embedding && weights->compute == ComputeType::kBf16 &&
+      (t->f16_data != nullptr || t->data != nullptr)) {
+    weights->vocab_screen = BuildProjectionScreen(t->f16_data != nullptr ? nullptr : t->data, t->f16_data, rows, cols);
+  }
   if (weights->compute == ComputeType::kBf16 && (t->f16_data != nullptr || t->data != nullptr)) {
     weights->owned_bf16.push_back(t->f16_data != nullptr ? PackLinearWeightHalfBf16(t->f16_data, rows, cols)
                                                          : PackLinearWeightBf16(t->data, rows, cols));

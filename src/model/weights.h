@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/compute_type.h"
+#include "ops/ops.h"
 #include "util/huge_page_allocator.h"
 #include "util/mapped_file.h"
 
@@ -122,6 +123,10 @@ struct ModelWeights {
   // Under compute int8: the decoder's cross-attention K/V packed and multiplied in bf16 (where the
   // CPU has bf16 products and the stored type's drift allows it: bind_weights.cc kAutoCompute).
   bool cross_kv_bf16 = false;
+
+  // The vocabulary projection screened in int8 (ops.h ProjectionScreen) under compute bf16, where
+  // the CPU has integer products. Empty otherwise.
+  ProjectionScreen vocab_screen;
 
   // Storage behind the views above: the reader's mappings and buffers (TensorTable::keep_alive).
   std::vector<std::shared_ptr<void>> keep_alive;

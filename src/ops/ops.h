@@ -48,6 +48,32 @@ struct PackedWeightView {
 void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
               const float* bias, float* y, int64_t ldy, PackedWeightView packed_w = {});
 
+// A wide projection screened in integers: the vocabulary projection, whose 51,864 outputs per
+// decoding step make it the step's largest read (40 MB of bf16 for tiny). Its consumers need the
+// largest outputs exactly (argmax, the timestamp rule's comparisons, sampling's likely tokens) and
+// the others only as small terms of the log-softmax's sum. So ScreenedLinearOp first computes every
+// output from W quantized per 32-block to int8 (half of bf16's bytes), then computes again, from
+// the exact panels and bit for bit as LinearOp would, every panel of 32 outputs holding one within
+// `margin` of the row's largest screened output. Not a proof: the screen's error per output is
+// ~0.1 on tiny.en's logits (largest seen over long.wav: docs/PERFORMANCE.md "Vocabulary screen");
+// a proven bound (the quantization error times |x|_1) is ~8 there, which would recompute nearly
+// every panel. The drift is measured like any compute type's (real_weights_test).
+struct ProjectionScreen {
+  PanelVector<uint8_t> panels;  // W in integer-product panels (kernels::PackRowsQ8Int's quantization)
+  int64_t rows = 0, cols = 0;
+  bool empty() const { return panels.empty(); }
+};
+// W (N, K) as a screen, from f32 rows or (W null) a model file's f16 bytes (any alignment),
+// converted a slice at a time. Empty when K is not a multiple of 32 or the CPU has no fast integer
+// products (Q8IntegerProductsAvailable).
+ProjectionScreen BuildProjectionScreen(const float* W, const uint8_t* W_half, int64_t N, int64_t K);
+
+// y (M, N) = x W^T (no bias), with row stride ldy, screened by `screen` where it applies: the
+// fast backend, bf16 exact panels, M a few decoding rows; otherwise exactly LinearOp (screen null
+// or empty too). Returns how many of the M * N outputs were computed exactly.
+int64_t ScreenedLinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
+                         float* y, int64_t ldy, PackedWeightView exact, const ProjectionScreen* screen, float margin);
+
 // Row n of a packed (N, K) weight as K floats (embedding lookups from the packed token
 // embedding when the model keeps no f32 copy).
 void UnpackWeightRow(PackedWeightView packed_w, int64_t K, int64_t n, float* out);

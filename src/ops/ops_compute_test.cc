@@ -7,14 +7,17 @@
 // Without AVX512_BF16 (or Arm BF16) the same calls must run the exact f32 path (no emulated bf16).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "kernels/gemm_bf16.h"
+#include "kernels/gemm_packed.h"
 #include "ops/ops.h"
 #include "ops/ops_fast.h"
 
@@ -82,6 +85,79 @@ TEST_P(Bf16OpsTest, LinearOnBf16Panels) {
       ASSERT_EQ(row[k], kernels::Bf16ToFloat(kernels::FloatToBf16(W[(N - 1) * K + k]))) << k;
     }
   }
+}
+
+// ScreenedLinearOp (the vocabulary screen) on a vocabulary-like projection: N not a multiple of 32,
+// most logits within +-4 and, per row, one token at ~19 and one at ~15 (within the margin). Outputs
+// within the margin (less twice the allowance for the screen's error) of a row's maximum have
+// LinearOp's bits on the bf16 panels, the others stay within that allowance; activations with a NaN
+// give LinearOp's product; the screen built from f16 bytes equals the one from the same values in
+// f32; more rows than a decoding step, or no screen, are LinearOp's product.
+TEST_P(Bf16OpsTest, ScreenedProjectionKeepsTheLargestExact) {
+  if (!Bf16ProductsAvailable() || !Q8IntegerProductsAvailable()) {
+    GTEST_SKIP() << "the screen needs bf16 and integer products (AVX512_BF16 + VNNI, or Arm BF16 + dotprod)";
+  }
+  const int K = 384, N = 5003, kRows = 17;
+  const float margin = 6.0f, allowance = 0.5f;
+  const auto x_all = RandomVec(static_cast<size_t>(kRows) * K, rng_);
+  auto W = RandomVec(static_cast<size_t>(N) * K, rng_);
+  for (float& v : W) v *= 0.05f;
+  for (int m = 0; m < 2; ++m) {  // rows 0 and 1: tokens 1234 + m (~0.05 |x|^2 = ~19) and 4000 + m (0.8 of it)
+    for (int k = 0; k < K; ++k) {
+      W[static_cast<size_t>(1234 + m) * K + k] = 0.05f * x_all[static_cast<size_t>(m) * K + k];
+      W[static_cast<size_t>(4000 + m) * K + k] = 0.04f * x_all[static_cast<size_t>(m) * K + k];
+    }
+  }
+  std::vector<uint8_t> half(W.size() * 2);
+  for (size_t i = 0; i < W.size(); ++i) {
+    W[i] = kernels::HalfToFloat(kernels::FloatToHalf(W[i]));  // values a half holds exactly
+    const uint16_t h = kernels::FloatToHalf(W[i]);
+    half[2 * i] = static_cast<uint8_t>(h & 0xff);
+    half[2 * i + 1] = static_cast<uint8_t>(h >> 8);
+  }
+  const ProjectionScreen screen = BuildProjectionScreen(W.data(), nullptr, N, K);
+  const ProjectionScreen from_half = BuildProjectionScreen(nullptr, half.data(), N, K);
+  ASSERT_FALSE(screen.empty());
+  ASSERT_EQ(screen.panels.size(), from_half.panels.size());
+  EXPECT_TRUE(std::equal(screen.panels.begin(), screen.panels.end(), from_half.panels.begin()));
+  const auto packed = PackLinearWeightBf16(W.data(), N, K);
+  PackedWeightView view;
+  view.bf16 = packed.data();
+  for (int M : {1, 2, 3, kRows}) {
+    std::vector<float> x(x_all.begin(), x_all.begin() + static_cast<ptrdiff_t>(M) * K);
+    if (M == 3) x[static_cast<size_t>(2) * K + 5] = std::nanf("");
+    std::vector<float> exact(static_cast<size_t>(M) * N), y(exact.size());
+    LinearOp(fast_, x.data(), M, K, W.data(), N, nullptr, exact.data(), N, view);
+    const int64_t n_exact = ScreenedLinearOp(fast_, x.data(), M, K, W.data(), N, y.data(), N, view, &screen, margin);
+    if (M == 3 || M == kRows) {  // a NaN among the activations; more rows than a decoding step
+      EXPECT_EQ(n_exact, int64_t{M} * N);
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_TRUE(y[i] == exact[i] || (std::isnan(y[i]) && std::isnan(exact[i]))) << i;
+      }
+      continue;
+    }
+    EXPECT_LT(n_exact, int64_t{M} * N / 20) << "the screen recomputed too much";
+    for (int m = 0; m < M; ++m) {
+      const float* e = exact.data() + static_cast<size_t>(m) * N;
+      const float* got = y.data() + static_cast<size_t>(m) * N;
+      EXPECT_EQ(std::max_element(e, e + N) - e, 1234 + m);
+      EXPECT_EQ(std::max_element(got, got + N) - got, 1234 + m);
+      const float max_value = e[1234 + m];
+      ASSERT_GE(e[4000 + m], max_value - (margin - 2 * allowance)) << "the second token is within the margin";
+      for (int n = 0; n < N; ++n) {
+        if (e[n] >= max_value - (margin - 2 * allowance)) {
+          ASSERT_EQ(got[n], e[n]) << "row " << m << " output " << n << " is within the margin";
+        } else {
+          ASSERT_NEAR(got[n], e[n], allowance) << "row " << m << " output " << n;
+        }
+      }
+    }
+  }
+  auto x = RandomVec(K, rng_);  // without a screen: LinearOp
+  std::vector<float> exact(N), y(N);
+  LinearOp(fast_, x.data(), 1, K, W.data(), N, nullptr, exact.data(), N, view);
+  EXPECT_EQ(ScreenedLinearOp(fast_, x.data(), 1, K, W.data(), N, y.data(), N, view, nullptr, margin), N);
+  EXPECT_EQ(y, exact);
 }
 
 TEST_P(Bf16OpsTest, Conv1dOnBf16Panels) {

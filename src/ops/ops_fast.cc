@@ -21,6 +21,8 @@ const kernels::Isa kIsa = kernels::DetectIsa();
 const kernels::Q8IntIsa kQ8IntIsa = kernels::DetectQ8IntIsa();
 const kernels::Bf16Isa kBf16Isa = kernels::DetectBf16Isa();
 
+}  // namespace
+
 void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool == nullptr) {
     fn(0, n);
@@ -28,8 +30,6 @@ void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<vo
     pool->ParallelFor(n, grain, fn);
   }
 }
-
-}  // namespace
 
 void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
             float* y, int64_t ldy, PackedWeightView packed_w) {

@@ -3,12 +3,16 @@
 // where Q8IntegerProductsAvailable().
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "ops/ops.h"
 #include "util/thread_pool.h"
 
 namespace wisp::fast {
+
+// fn over [0, n) in chunks of at least grain on the pool's threads, or on the caller's (pool null).
+void ForRange(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 void Linear(ThreadPool* pool, const float* x, int64_t M, int64_t K, const float* W, int64_t N, const float* bias,
             float* y, int64_t ldy, PackedWeightView packed_w);
