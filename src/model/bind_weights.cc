@@ -315,8 +315,9 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
   w.q8_0_int8_activations = w.compute == ComputeType::kInt8;
   // A quantized model's rows decide (its float conv kernels allow anything); a float model under
   // --compute int8 was not measured with bf16 K/V and keeps f32.
-  w.cross_kv_bf16 = w.compute == ComputeType::kInt8 && int8_cross_kv_bf16 && Bf16ProductsAvailable() &&
-                    std::count(wanted.begin(), wanted.end(), ComputeType::kBf16) != static_cast<ptrdiff_t>(wanted.size());
+  const bool all_float = std::count(wanted.begin(), wanted.end(), ComputeType::kBf16) ==
+                         static_cast<ptrdiff_t>(wanted.size());
+  w.cross_kv_bf16 = w.compute == ComputeType::kInt8 && int8_cross_kv_bf16 && Bf16ProductsAvailable() && !all_float;
   // bf16 panels come from f32 or the file's halves: quantized blocks are dequantized, not packed.
   const bool bf16 = w.compute == ComputeType::kBf16;
   const bool borrow = table.data_outlives_load;

@@ -71,9 +71,9 @@ ProjectionScreen BuildProjectionScreen(const float* W, const uint8_t* W_half, in
 
 int64_t ScreenedLinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const float* W, int64_t N,
                          float* y, int64_t ldy, PackedWeightView exact, const ProjectionScreen* screen, float margin) {
-  bool screened = ctx.backend == Backend::kFast && screen != nullptr && !screen->empty() &&
-                        screen->rows == N && screen->cols == K && exact.bf16 != nullptr && M <= kMaxScreenedRows &&
-                        kBf16Isa != kernels::Bf16Isa::kGeneric;
+  bool screened = ctx.backend == Backend::kFast && screen != nullptr && !screen->empty() && screen->rows == N &&
+                  screen->cols == K && exact.bf16 != nullptr && M <= kMaxScreenedRows &&
+                  kBf16Isa != kernels::Bf16Isa::kGeneric;
   // Non-finite activations (a broken model or input): the exact product, which carries them as
   // IEEE arithmetic does; the int8 quantization would not.
   for (int64_t i = 0; screened && i < M * K; ++i) screened = std::isfinite(x[i]);
@@ -125,7 +125,9 @@ int64_t ScreenedLinearOp(const OpContext& ctx, const float* x, int64_t M, int64_
       }
       double tail_at[kBins + 1];  // bound on the weight at 2 * b and below, from the far end inwards
       tail_at[kBins] = static_cast<double>(count[kBins]) * std::exp(-2.0 * kBins);
-      for (int b = kBins - 1; b >= 0; --b) tail_at[b] = tail_at[b + 1] + static_cast<double>(count[b]) * std::exp(-2.0 * b);
+      for (int b = kBins - 1; b >= 0; --b) {
+        tail_at[b] = tail_at[b + 1] + static_cast<double>(count[b]) * std::exp(-2.0 * b);
+      }
       int width_bins = static_cast<int>(margin * 0.5f);
       while (width_bins < kBins && tail_at[width_bins] > kTailMass) ++width_bins;
       threshold = max_value - 2.0f * static_cast<float>(width_bins);
