@@ -28,6 +28,7 @@
 #include "model/decoder.h"
 #include "model/encoder.h"
 #include "model/transformer_block.h"
+#include "pipeline/logit_filters.h"
 #include "real_weights_common.h"
 #include "util/thread_pool.h"
 
@@ -48,12 +49,9 @@ using namespace real_weights;  // NOLINT: the shared helpers
 // at most ~0.5 over these files; docs/PERFORMANCE.md "Vocabulary screen").
 constexpr float kErrorAllowance = 1.0f;
 
-// log-softmax of logits at index, in double.
+// The decoding loop's log-probability of logits[index] (torch's float32 log_softmax).
 double LogProb(const std::vector<float>& logits, size_t index) {
-  const float max_value = *std::max_element(logits.begin(), logits.end());
-  double sum = 0.0;
-  for (float v : logits) sum += std::exp(static_cast<double>(v) - max_value);
-  return static_cast<double>(logits[index]) - max_value - std::log(sum);
+  return LogSoftmaxStatsFloat32(logits).LogProb(logits[index]);
 }
 
 TEST(RealVocabScreen, LogitsNearTheMaximumAreExactAndTheRestClose) {

@@ -3,7 +3,6 @@
 // table that passes completely gets the second, which points, converts and packs.
 #include "model/bind_weights.h"
 
-#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <unordered_map>
@@ -169,26 +168,17 @@ const AutoCompute* AutoComputeRow(const SourceTensor& t) {
   return nullptr;
 }
 
-ComputeType AutoComputeOf(const SourceTensor& t) {
-  const AutoCompute* row = AutoComputeRow(t);
-  return row != nullptr ? row->compute : ComputeType::kF32;  // a type not measured: exact
-}
-
-// The compute type the matrices run in, from the request, auto's choice for every matrix
-// (`wanted`, by kAutoCompute) and the CPU. Under auto, one matrix outside every budget makes the
-// model exact; integer-path matrices make it int8 (a quantized file's float matrices, such as
-// whisper.cpp's f16 conv kernels, go along); float matrices alone make it bf16.
-Result<ComputeType> ResolveCompute(const LoadOptions& options, const std::vector<ComputeType>& wanted,
-                                   std::string* note) {
+// The compute type the matrices run in, from the request, what kAutoCompute's rows of the stored
+// matrices say together and the CPU. Under auto, one matrix outside every budget (or of a type not
+// measured) makes the model exact (`exact`); matrices of quantized types (`quantized`) make it
+// int8, their float neighbours, such as whisper.cpp's f16 conv kernels, going along; float
+// matrices alone make it bf16.
+Result<ComputeType> ResolveCompute(const LoadOptions& options, bool quantized, bool exact, std::string* note) {
   const bool vnni = Q8IntegerProductsAvailable();
-  const bool quantized = std::count(wanted.begin(), wanted.end(), ComputeType::kInt8) != 0 ||
-                         std::count(wanted.begin(), wanted.end(), ComputeType::kF32) != 0;
   switch (options.compute) {
     case ComputeType::kAuto:
-      // A model with a matrix outside every budget runs exactly; one with integer-path matrices
-      // runs int8 (its float neighbours, the conv kernels, follow); a float model bf16. Where the
-      // CPU lacks the instructions: exact f32.
-      if (std::count(wanted.begin(), wanted.end(), ComputeType::kF32) != 0) return ComputeType::kF32;
+      // Where the CPU lacks the instructions: exact f32.
+      if (exact) return ComputeType::kF32;
       if (quantized) return options.q8_0_int8_activations && vnni ? ComputeType::kInt8 : ComputeType::kF32;
       return Bf16ProductsAvailable() ? ComputeType::kBf16 : ComputeType::kF32;
     case ComputeType::kF32:
@@ -301,23 +291,23 @@ Result<std::unique_ptr<LoadedModel>> BindTensorTable(TensorTable table, const Lo
   // Second pass: bind, convert and pack.
   std::unordered_set<const Tensor*> matrices;
   ForEachMatrix(&w, [&](Tensor* t) { matrices.insert(t); });
-  std::vector<ComputeType> wanted;  // auto's choice for every matrix
-  bool int8_cross_kv_bf16 = true;   // every quantized matrix's row allows it
+  bool quantized = false, exact = false, cross_kv_bf16_allowed = true;
   for (const auto& [src, t] : binds) {
     if (matrices.count(t) == 0) continue;
-    wanted.push_back(AutoComputeOf(*src));
     const AutoCompute* row = AutoComputeRow(*src);
-    if (row == nullptr || (row->compute != ComputeType::kBf16 && !row->int8_cross_kv_bf16)) int8_cross_kv_bf16 = false;
+    const ComputeType wanted = row != nullptr ? row->compute : ComputeType::kF32;  // not measured: exact
+    quantized = quantized || wanted != ComputeType::kBf16;
+    exact = exact || wanted == ComputeType::kF32;
+    cross_kv_bf16_allowed = cross_kv_bf16_allowed && row != nullptr &&
+                            (row->compute == ComputeType::kBf16 || row->int8_cross_kv_bf16);
   }
-  Result<ComputeType> compute = ResolveCompute(options, wanted, &model->compute_note);
+  Result<ComputeType> compute = ResolveCompute(options, quantized, exact, &model->compute_note);
   if (!compute.ok()) return compute.status();
   w.compute = *compute;
   w.q8_0_int8_activations = w.compute == ComputeType::kInt8;
   // A quantized model's rows decide (its float conv kernels allow anything); a float model under
   // --compute int8 was not measured with bf16 K/V and keeps f32.
-  const bool all_float = std::count(wanted.begin(), wanted.end(), ComputeType::kBf16) ==
-                         static_cast<ptrdiff_t>(wanted.size());
-  w.cross_kv_bf16 = w.compute == ComputeType::kInt8 && int8_cross_kv_bf16 && Bf16ProductsAvailable() && !all_float;
+  w.cross_kv_bf16 = w.compute == ComputeType::kInt8 && quantized && cross_kv_bf16_allowed && Bf16ProductsAvailable();
   // bf16 panels come from f32 or the file's halves: quantized blocks are dequantized, not packed.
   const bool bf16 = w.compute == ComputeType::kBf16;
   const bool borrow = table.data_outlives_load;

@@ -98,7 +98,6 @@ void Forward(const ModelWeights& w, const OpContext& ctx, DecoderState* state, c
   const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
   state->last.resize(rows * d);
   LayerNorm(ctx, x + first * d, rows, d, w.decoder_ln.gamma.data, w.decoder_ln.beta.data, state->last.data());
-  state->vocab_outputs += rows * hp.n_vocab;
   state->vocab_outputs_exact +=
       ScreenedLinearOp(ctx, state->last.data(), rows, d, w.token_embedding.data, hp.n_vocab, logits, hp.n_vocab,
                        Packed(w.token_embedding), &w.vocab_screen, kVocabScreenMargin);

@@ -20,8 +20,8 @@ struct DecoderState {
   std::vector<PreparedKv> cross_kv;     // per layer, over cross_k/v, prepared once per window
   std::vector<float> x, last;  // activations of the current call
   BlockScratch block;
-  // Logits formed so far, and how many of them exactly (the rest by the vocabulary screen).
-  int64_t vocab_outputs = 0, vocab_outputs_exact = 0;
+  // Logits computed exactly so far (the others came of the vocabulary screen alone).
+  int64_t vocab_outputs_exact = 0;
 };
 
 // The vocabulary screen's margin in logits (ops.h ScreenedLinearOp): every logit within it of the

@@ -54,10 +54,12 @@ void LinearOp(const OpContext& ctx, const float* x, int64_t M, int64_t K, const 
 // the others only as small terms of the log-softmax's sum. So ScreenedLinearOp first computes every
 // output from W quantized per 32-block to int8 (half of bf16's bytes), then computes again, from
 // the exact panels and bit for bit as LinearOp would, every panel of 32 outputs holding one within
-// `margin` of the row's largest screened output. Not a proof: the screen's error per output is
-// ~0.1 on tiny.en's logits (largest seen over long.wav: docs/PERFORMANCE.md "Vocabulary screen");
-// a proven bound (the quantization error times |x|_1) is ~8 there, which would recompute nearly
-// every panel. The drift is measured like any compute type's (real_weights_test).
+// `margin` of the row's largest screened output, the margin widened on a flat row (where the
+// outputs below it could weigh more than the largest). Not a proof: the screen's error per output
+// is ~0.1 on tiny.en's logits, 0.44 at most over the golden files' first windows
+// (tests/real_vocab_screen_test.cc); a proven bound (the quantization error times |x|_1) is ~8
+// there, which would recompute nearly every panel. The drift is measured like any compute type's
+// (real_weights_test).
 struct ProjectionScreen {
   PanelVector<uint8_t> panels;  // W in integer-product panels (kernels::PackRowsQ8Int's quantization)
   int64_t rows = 0, cols = 0;
